@@ -1,0 +1,3 @@
+module github.com/resayil/portal/gateway
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module github.com/resayil/portal/portal-api
+
+go 1.26.8
