@@ -1,0 +1,153 @@
+// Package httpserver holds what both Fiber servers share: the base app with
+// request ids, access logs and panic recovery; liveness and readiness
+// endpoints; and running until a signal with a bounded graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// localsRequestID is the fiber.Ctx Locals key of the request id.
+const localsRequestID = "request_id"
+
+// Options configure New.
+type Options struct {
+	Name   string
+	Logger *slog.Logger
+	// BodyLimit in bytes (Fiber's default is 4 MiB).
+	BodyLimit int
+	// ErrorHandler renders errors in the service's own shape.
+	ErrorHandler fiber.ErrorHandler
+	// AccessLog writes one line per request; the gateway writes its own.
+	AccessLog bool
+	// ReadTimeout bounds reading a request; 0 means 30 s. There is no write
+	// timeout: fasthttp would apply it to a whole streamed body.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
+}
+
+// New returns a Fiber app with request ids, recovery and (optionally) access logs.
+func New(o Options) *fiber.App {
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               o.Name,
+		DisableStartupMessage: true,
+		BodyLimit:             o.BodyLimit,
+		ErrorHandler:          o.ErrorHandler,
+		ReadTimeout:           o.ReadTimeout,
+		IdleTimeout:           o.IdleTimeout,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
+	}}))
+	app.Use(requestID)
+	if o.AccessLog {
+		app.Use(accessLog(o.Logger))
+	}
+	return app
+}
+
+// requestID keeps a sane client X-Request-Id or makes one, stores it in
+// Locals and echoes it back.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get(RequestIDHeader)
+	if !validID(id) {
+		id = NewID()
+	} else {
+		id = string([]byte(id)) // copy: fasthttp reuses header buffers
+	}
+	c.Locals(localsRequestID, id)
+	c.Set(RequestIDHeader, id)
+	return c.Next()
+}
+
+func validID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// NewID returns a random 128-bit id in hex.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// RequestID returns the request id of c.
+func RequestID(c *fiber.Ctx) string {
+	s, _ := c.Locals(localsRequestID).(string)
+	return s
+}
+
+func accessLog(l *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(fiber.StatusInternalServerError)
+			}
+		}
+		l.Info("request",
+			"request_id", RequestID(c),
+			"method", c.Method(),
+			"path", c.Path(),
+			"status", c.Response().StatusCode(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"ip", c.IP(),
+		)
+		return nil
+	}
+}
+
+// Serve listens on addr and serves app until ctx is cancelled, then shuts
+// down within timeout. ready, when not nil, receives the bound address.
+func Serve(ctx context.Context, app *fiber.App, addr string, timeout time.Duration, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ServeListener(ctx, app, ln, timeout, ready)
+}
+
+// ServeListener is Serve on an existing listener.
+func ServeListener(ctx context.Context, app *fiber.App, ln net.Listener, timeout time.Duration, ready func(net.Addr)) error {
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if err := app.ShutdownWithTimeout(timeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/resayil"
+)
+
+// errorBody is the portal's one error shape:
+// {"error":{"code","message","fields":[{"field","message"}]}}.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Fields  []fieldError `json:"fields,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+var statusByCode = map[resayil.Code]int{
+	resayil.EINVALID:             fiber.StatusBadRequest,
+	resayil.EUNAUTHORIZED:        fiber.StatusUnauthorized,
+	resayil.EFORBIDDEN:           fiber.StatusForbidden,
+	resayil.ENOTFOUND:            fiber.StatusNotFound,
+	resayil.ECONFLICT:            fiber.StatusConflict,
+	resayil.EINSUFFICIENTCREDITS: fiber.StatusPaymentRequired,
+	resayil.ERATELIMITED:         fiber.StatusTooManyRequests,
+	resayil.EUNAVAILABLE:         fiber.StatusServiceUnavailable,
+	resayil.EINTERNAL:            fiber.StatusInternalServerError,
+}
+
+// ErrorHandler renders every error in the portal shape and logs internal
+// ones once, with the request id; internal detail never reaches the client.
+func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			code := resayil.EINVALID
+			switch fe.Code {
+			case fiber.StatusNotFound:
+				code = resayil.ENOTFOUND
+			case fiber.StatusMethodNotAllowed:
+				code = "method_not_allowed"
+			case fiber.StatusRequestEntityTooLarge:
+				code = "too_large"
+			case fiber.StatusTooManyRequests:
+				code = resayil.ERATELIMITED
+			}
+			if fe.Code >= 500 {
+				code = resayil.EINTERNAL
+			}
+			return c.Status(fe.Code).JSON(errorBody{Error: errorDetail{Code: string(code), Message: fe.Message}})
+		}
+		code := resayil.ErrorCode(err)
+		status, ok := statusByCode[code]
+		if !ok {
+			status = fiber.StatusBadRequest
+		}
+		if code == resayil.EINTERNAL {
+			log.Error("internal error", "request_id", httpserver.RequestID(c), "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		body := errorBody{Error: errorDetail{Code: string(code), Message: resayil.ErrorMessage(err)}}
+		for _, f := range resayil.ErrorFields(err) {
+			body.Error.Fields = append(body.Error.Fields, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return c.Status(status).JSON(body)
+	}
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/resayil/portal/pkg/config"
+)
+
+// Config is portal-api's whole configuration, read from RESAYIL_* variables
+// by cmd/portal-api. Defaults make the embedded mode need no variable.
+type Config struct {
+	config.Common
+	Addr          string        `env:"PORTAL_ADDR" envDefault:":8081"`
+	JWTSecret     config.Secret `env:"JWT_SECRET"`
+	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`
+	AdminPassword config.Secret `env:"ADMIN_PASSWORD"`
+	// BcryptCost is lowered only by tests; production refuses less than 12.
+	BcryptCost  int    `env:"BCRYPT_COST" envDefault:"12"`
+	CORSOrigins string `env:"CORS_ORIGINS"`
+	// StaticDir serves the built SPA from the same origin when set.
+	StaticDir string `env:"STATIC_DIR"`
+}
+
+// MinProductionBcryptCost is the floor production enforces.
+const MinProductionBcryptCost = 12
+
+// Validate checks every variable; the error names the first bad one.
+func (c *Config) Validate() error {
+	if err := c.Common.Validate(); err != nil {
+		return err
+	}
+	if err := config.ValidateAddr("PORTAL_ADDR", c.Addr); err != nil {
+		return err
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		return config.Invalid("BCRYPT_COST", "must be between 4 and 31, got %d", c.BcryptCost)
+	}
+	if !strings.Contains(c.AdminEmail, "@") {
+		return config.Invalid("ADMIN_EMAIL", "must be an e-mail address, got %q", c.AdminEmail)
+	}
+	for _, o := range c.Origins() {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			return config.Invalid("CORS_ORIGINS", "must be a comma-separated list of origins such as http://localhost:5173, got %q", o)
+		}
+	}
+	if c.IsProduction() {
+		if len(c.JWTSecret) < 32 {
+			return config.Invalid("JWT_SECRET", "is required in production and must be at least 32 bytes")
+		}
+		if c.BcryptCost < MinProductionBcryptCost {
+			return config.Invalid("BCRYPT_COST", "must be at least %d in production, got %d", MinProductionBcryptCost, c.BcryptCost)
+		}
+		if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
+			return config.Invalid("ADMIN_PASSWORD", "must be at least 10 characters")
+		}
+	}
+	return nil
+}
+
+// Origins returns the configured CORS origins; in development with none
+// configured it allows the Vite dev server.
+func (c *Config) Origins() []string {
+	if c.CORSOrigins == "" {
+		if c.IsProduction() {
+			return nil
+		}
+		return []string{"http://localhost:5173", "http://127.0.0.1:5173"}
+	}
+	var out []string
+	for _, o := range strings.Split(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}

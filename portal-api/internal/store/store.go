@@ -1,0 +1,49 @@
+// Package store is portal-api's GORM implementation of every feature's
+// storage interface. Row structs with gorm tags live here and nowhere else;
+// features see domain types. Tx runs a function in one transaction so a
+// feature can write several tables atomically (payment + ledger + outbox).
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/resayil/portal/migrations"
+	"github.com/resayil/portal/pkg/database"
+)
+
+// Store reads and writes the portal's tables.
+type Store struct {
+	db      *gorm.DB
+	dialect migrations.Dialect
+}
+
+// New wraps an open database.
+func New(db *database.DB) *Store {
+	return &Store{db: db.Gorm, dialect: db.Dialect}
+}
+
+// Tx runs fn in one transaction on a Store bound to it.
+func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx, dialect: s.dialect})
+	})
+}
+
+func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// IsDuplicate reports whether err is a unique-index violation on MySQL
+// (error 1062) or SQLite.
+func IsDuplicate(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Error 1062") || strings.Contains(msg, "UNIQUE constraint failed")
+}

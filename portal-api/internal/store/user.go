@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/account"
+)
+
+type accountRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	Kind      string
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (accountRow) TableName() string { return "accounts" }
+
+type walletRow struct {
+	AccountID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	BalanceCredits int64
+	HeldCredits    int64
+	UpdatedAt      time.Time
+}
+
+func (walletRow) TableName() string { return "wallets" }
+
+type userRow struct {
+	ID              int64 `gorm:"primaryKey"`
+	AccountID       int64
+	Email           string
+	EmailNormalized string
+	Phone           string
+	Name            string
+	PasswordHash    string
+	Role            string
+	Locale          string
+	DisabledAt      *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+func (r userRow) toDomain() account.User {
+	return account.User{
+		ID: resayil.UserID(r.ID), AccountID: resayil.AccountID(r.AccountID),
+		Email: r.Email, Phone: r.Phone, Name: r.Name,
+		Role: resayil.Role(r.Role), Locale: resayil.Locale(r.Locale),
+		DisabledAt: r.DisabledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Email, Name, Phone, PasswordHash string
+	Role                             resayil.Role
+	Locale                           resayil.Locale
+}
+
+// CreateUser creates a personal account, its empty wallet and the user in
+// one transaction. A taken e-mail returns an ECONFLICT error.
+func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (account.User, error) {
+	var out account.User
+	err := s.Tx(ctx, func(tx *Store) error {
+		acc := accountRow{Kind: string(resayil.AccountUser), Status: "active", CreatedAt: now, UpdatedAt: now}
+		if err := tx.conn(ctx).Create(&acc).Error; err != nil {
+			return fmt.Errorf("create account: %w", err)
+		}
+		if err := tx.conn(ctx).Create(&walletRow{AccountID: acc.ID, UpdatedAt: now}).Error; err != nil {
+			return fmt.Errorf("create wallet: %w", err)
+		}
+		row := userRow{
+			AccountID: acc.ID, Email: u.Email, EmailNormalized: NormalizeEmail(u.Email),
+			Phone: u.Phone, Name: u.Name, PasswordHash: u.PasswordHash,
+			Role: string(u.Role), Locale: string(u.Locale), CreatedAt: now, UpdatedAt: now,
+		}
+		if err := tx.conn(ctx).Create(&row).Error; err != nil {
+			if IsDuplicate(err) {
+				return resayil.Errorf(resayil.ECONFLICT, "An account with this e-mail address already exists.")
+			}
+			return fmt.Errorf("create user: %w", err)
+		}
+		out = row.toDomain()
+		return nil
+	})
+	return out, err
+}
