@@ -1,0 +1,32 @@
+# Resayil LLM Portal. `make run` runs the product, `make test` runs every test.
+SHELL := /bin/bash
+GO_PKGS := ./pkg/... ./migrations/... ./gateway/... ./portal-api/...
+BIN := bin
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: ## build, migrate and seed ./data (SQLite), start portal-api and gateway (Ctrl-C stops both)
+	@bash scripts/run.sh
+
+test: services test-go ## run every test against real MariaDB and Redis (starts them when needed)
+
+test-go: ## go vet and go test -race of every module
+	go vet $(GO_PKGS)
+	go test -race -count=1 -timeout 20m $(GO_PKGS)
+
+services: ## start MariaDB and Redis when they are not running (installs them on Debian when absent)
+	@bash scripts/services.sh
+
+build: ## build the binaries into ./bin
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/portal-api ./portal-api/cmd/portal-api
+	go build -o $(BIN)/gateway ./gateway/cmd/gateway
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l pkg migrations gateway portal-api)" || (gofmt -l pkg migrations gateway portal-api; exit 1)
+	go vet $(GO_PKGS)
+
+.PHONY: help run test test-go services build lint

@@ -1,0 +1,69 @@
+// Command gateway serves the OpenAI-compatible API: `gateway serve`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // Asia/Kuwait in scratch images
+
+	"github.com/resayil/portal/gateway/internal/app"
+	"github.com/resayil/portal/pkg/config"
+	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/logging"
+)
+
+const usage = `usage: gateway <command>
+
+commands:
+  serve    run the OpenAI-compatible gateway (default)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	var cfg app.Config
+	if err := config.Load(&cfg, environ); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := logging.New(stderr, cfg.IsProduction(), cfg.LogLevel)
+	start := time.Now()
+	log.Info("starting gateway", "config", config.Fields(&cfg), "database", database.Redacted(cfg.DSN()))
+	a, err := app.New(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Serve(ctx, func(addr net.Addr) {
+		log.Info("gateway ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
+	})
+}

@@ -1,0 +1,35 @@
+// Package server builds the gateway's Fiber app: the route table, the
+// middleware order, the OpenAI error writer and the health endpoints. The
+// request path itself lives in the packages it calls.
+package server
+
+import (
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/resayil/portal/pkg/httpserver"
+)
+
+// Deps is what the HTTP layer needs; internal/app builds it.
+type Deps struct {
+	Logger    *slog.Logger
+	Checks    []httpserver.Check
+	BodyLimit int
+}
+
+// New builds the gateway's Fiber app.
+func New(d Deps) *fiber.App {
+	if d.BodyLimit == 0 {
+		d.BodyLimit = 4 << 20
+	}
+	app := httpserver.New(httpserver.Options{
+		Name:         "gateway",
+		Logger:       d.Logger,
+		BodyLimit:    d.BodyLimit,
+		ErrorHandler: ErrorHandler(d.Logger),
+		AccessLog:    true,
+	})
+	httpserver.MountHealth(app, d.Checks)
+	return app
+}

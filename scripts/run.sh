@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make run`: the whole product on one machine with no configuration.
+# Builds the binaries, migrates and seeds a SQLite database in ./data,
+# starts development fakes for off-machine services that do not answer,
+# then portal-api and gateway; Ctrl-C stops everything cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export RESAYIL_DATA_DIR=${RESAYIL_DATA_DIR:-./data}
+export RESAYIL_OLLAMA_URL=${RESAYIL_OLLAMA_URL:-http://127.0.0.1:11434}
+GATEWAY_ADDR=${RESAYIL_GATEWAY_ADDR:-:8080}
+PORTAL_ADDR=${RESAYIL_PORTAL_ADDR:-:8081}
+BIN=./bin
+mkdir -p "$BIN" "$RESAYIL_DATA_DIR"
+
+say() { printf '\033[1mrun:\033[0m %s\n' "$*"; }
+
+say "building"
+go build -o "$BIN/portal-api" ./portal-api/cmd/portal-api
+go build -o "$BIN/gateway" ./gateway/cmd/gateway
+go build -o "$BIN/fakeollama" ./pkg/cmd/fakeollama
+
+say "migrating and seeding $RESAYIL_DATA_DIR"
+"$BIN/portal-api" migrate up
+"$BIN/portal-api" seed
+
+pids=()
+cleanup() {
+	trap - INT TERM EXIT
+	if [ ${#pids[@]} -gt 0 ]; then
+		say "stopping"
+		kill -TERM "${pids[@]}" 2>/dev/null || true
+		wait "${pids[@]}" 2>/dev/null || true
+	fi
+	say "stopped"
+}
+trap cleanup INT TERM EXIT
+
+if curl -fsS -m 2 "$RESAYIL_OLLAMA_URL/api/version" >/dev/null 2>&1; then
+	say "using Ollama at $RESAYIL_OLLAMA_URL"
+else
+	addr=${RESAYIL_OLLAMA_URL#http://}
+	say "no Ollama answers at $RESAYIL_OLLAMA_URL: starting the development FAKE Ollama there (replies are synthetic)"
+	"$BIN/fakeollama" -addr "$addr" &
+	pids+=($!)
+fi
+
+"$BIN/portal-api" serve &
+pids+=($!)
+"$BIN/gateway" serve &
+pids+=($!)
+
+port() { echo "${1##*:}"; }
+for _ in $(seq 1 100); do
+	if curl -fsS -m 1 "http://127.0.0.1:$(port "$PORTAL_ADDR")/readyz" >/dev/null 2>&1 &&
+		curl -fsS -m 1 "http://127.0.0.1:$(port "$GATEWAY_ADDR")/readyz" >/dev/null 2>&1; then
+		break
+	fi
+	sleep 0.2
+done
+
+say "portal API:  http://localhost:$(port "$PORTAL_ADDR")/api/v1  (health: /healthz, /readyz)"
+say "gateway:     http://localhost:$(port "$GATEWAY_ADDR")/v1     (OpenAI-compatible base URL)"
+if [ -f "$RESAYIL_DATA_DIR/admin-password" ]; then
+	say "admin login: ${RESAYIL_ADMIN_EMAIL:-admin@resayil.local} / $(cat "$RESAYIL_DATA_DIR/admin-password")"
+else
+	say "admin login: ${RESAYIL_ADMIN_EMAIL:-admin@resayil.local} / the RESAYIL_ADMIN_PASSWORD you set"
+fi
+say "press Ctrl-C to stop"
+wait -n "${pids[@]}" || true
