@@ -1,0 +1,13 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/resayil/portal/pkg/archtest"
+)
+
+// TestArchitecture fails on an import that breaks the dependency rules of
+// STYLE.md 2.2 in this module's production packages.
+func TestArchitecture(t *testing.T) {
+	archtest.Check(t, archtest.Rules())
+}
