@@ -16,6 +16,8 @@ type Deps struct {
 	Logger    *slog.Logger
 	Checks    []httpserver.Check
 	BodyLimit int
+	Chat      *Chat
+	Models    *Models
 }
 
 // New builds the gateway's Fiber app.
@@ -31,5 +33,12 @@ func New(d Deps) *fiber.App {
 		AccessLog:    true,
 	})
 	httpserver.MountHealth(app, d.Checks)
+	if d.Chat != nil {
+		app.Post("/v1/chat/completions", d.Chat.Handle)
+	}
+	if d.Models != nil {
+		app.Get("/v1/models", d.Models.List)
+		app.Get("/v1/models/*", d.Models.Get)
+	}
 	return app
 }

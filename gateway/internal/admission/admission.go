@@ -1,0 +1,145 @@
+// Package admission decides whether a request may run, before any byte goes
+// upstream: model access for the account's plan, the per-account rate limit,
+// and the credit hold. It returns a Ticket that settles or releases the hold
+// exactly once, whatever path the request takes afterwards.
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+)
+
+// Plans lists the active plans, to name the lowest plan that unlocks a model.
+type Plans interface {
+	Plans() []resayil.Plan
+}
+
+// Admission holds what admitting a request needs.
+type Admission struct {
+	Catalog *catalog.Live
+	Limiter ratelimit.Limiter
+	Wallet  wallet.Wallet
+	Plans   Plans
+	// Lease of each hold; renewed every Lease/3 while the request runs.
+	Lease time.Duration
+}
+
+// Request is what admission needs to know about a chat request.
+type Request struct {
+	RequestID string
+	Model     string
+	// PromptBytes is the UTF-8 length of the messages' text.
+	PromptBytes int
+	// MaxTokens asked for by the client (0 = the catalog's bound).
+	MaxTokens int64
+	N         int64
+}
+
+// Decision carries what the server reports even when a request is refused:
+// the rate-limit state for the x-ratelimit-* headers.
+type Decision struct {
+	RateLimit ratelimit.Decision
+}
+
+// Refusal is a request admission turned away; Code is the OpenAI error
+// code and Status the HTTP status.
+type Refusal struct {
+	Status  int
+	Code    string
+	Type    string
+	Param   string
+	Message string
+	// RetryAfter is set for rate limits.
+	RetryAfter time.Duration
+	// Balance is the available balance on insufficient credits.
+	Balance resayil.Credits
+	NoRetry bool
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// ModelNotFound is the one answer for unknown and restricted models alike
+// (invariant 4): the message only repeats what the client sent.
+func ModelNotFound(model string) *Refusal {
+	return &Refusal{Status: 404, Code: "model_not_found", Type: "invalid_request_error", Param: "model",
+		Message: fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model)}
+}
+
+// Admit checks model access, the rate limit and reserves credits. On
+// success the Ticket must be settled or released.
+func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request) (*Ticket, Decision, error) {
+	var d Decision
+	m, ok := a.Catalog.Get().Lookup(req.Model)
+	if !ok {
+		return nil, d, ModelNotFound(req.Model)
+	}
+	if !catalog.Allowed(m, p.Plan) {
+		msg := fmt.Sprintf("Your plan does not include the model `%s`.", req.Model)
+		if lp, ok := catalog.LowestPlan(m, a.Plans.Plans()); ok {
+			msg = fmt.Sprintf("The model `%s` requires the %s plan or higher. Upgrade your plan to use it.", req.Model, lp.Name)
+		}
+		return nil, d, &Refusal{Status: 403, Code: "model_not_allowed", Type: "invalid_request_error", Param: "model", Message: msg}
+	}
+	rl, err := a.Limiter.Allow(ctx, rateKey(p.Account), ratelimit.PerMinute(p.Plan.RateLimitPerMinute))
+	if err != nil {
+		return nil, d, unavailable(err)
+	}
+	d.RateLimit = rl
+	if !rl.Allowed {
+		return nil, d, &Refusal{Status: 429, Code: "rate_limit_exceeded", Type: "requests", RetryAfter: rl.RetryAfter,
+			Message: fmt.Sprintf("Rate limit reached for requests per minute (RPM): limit %d. Please try again in %ds.", rl.Limit, RetryAfterSeconds(rl.RetryAfter))}
+	}
+	mult := catalog.LocalMultiplier
+	if m.CloudOnly || (p.Plan.CloudAllowed && m.HasCloud()) {
+		// Priced at the highest multiplier the request may be served at.
+		mult = catalog.CloudMultiplier
+	}
+	prompt := catalog.EstimatePromptTokens(req.PromptBytes)
+	maxTokens := req.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = int64(m.MaxOutputTokens)
+	}
+	n := max(req.N, 1)
+	hold := catalog.Hold(prompt, maxTokens, n, m.CreditsPer1KTokens, mult)
+	minHold := catalog.Hold(prompt, 1, n, m.CreditsPer1KTokens, mult)
+	granted, err := a.Wallet.Reserve(ctx, wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease})
+	if err != nil {
+		if avail, ok := wallet.AvailableCredits(err); ok {
+			return nil, d, &Refusal{Status: 402, Code: "insufficient_quota", Type: "insufficient_quota", Balance: avail, NoRetry: true}
+		}
+		return nil, d, unavailable(err)
+	}
+	if granted < hold {
+		// The balance pays for less than the client asked: lower max_tokens
+		// upstream to what the hold covers.
+		maxTokens = catalog.AffordableMaxTokens(granted, prompt, n, m.CreditsPer1KTokens, mult)
+	}
+	t := &Ticket{
+		RequestID: req.RequestID, Account: p.Account, Model: m, MaxTokens: maxTokens,
+		Held: granted, PromptEstimate: prompt, wallet: a.Wallet, lease: wallet.LeaseOrDefault(a.Lease),
+	}
+	t.startRenewal()
+	return t, d, nil
+}
+
+func rateKey(a resayil.AccountID) string { return fmt.Sprintf("acct:%d", a) }
+
+// RetryAfterSeconds rounds a wait up to whole seconds (at least 1), the
+// unit of the Retry-After header.
+func RetryAfterSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// ErrUnavailable wraps store failures: the gateway answers 503 and never
+// serves a request it could not account for.
+var ErrUnavailable = errors.New("admission: a store is unavailable")
+
+func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }

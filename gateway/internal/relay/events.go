@@ -1,0 +1,60 @@
+// Package relay moves an upstream's answer to the client: it reads SSE
+// events from the upstream, writes and flushes each one as it arrives,
+// keeps an idle client connection alive, notices a client that left (a
+// failed write or flush) and cancels the upstream, and counts what was
+// generated so the request is billed for exactly that (invariant 6).
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// Events reads one SSE `data:` payload at a time from an upstream body.
+type Events struct {
+	r *bufio.Reader
+}
+
+// NewEvents wraps an upstream SSE body.
+func NewEvents(body io.Reader) *Events {
+	return &Events{r: bufio.NewReaderSize(body, 64<<10)}
+}
+
+var dataPrefix = []byte("data:")
+
+// ErrEventTooLong guards memory against an upstream that never ends a line.
+var ErrEventTooLong = errors.New("relay: upstream event longer than 8 MiB")
+
+const maxEvent = 8 << 20
+
+// Next returns the next data payload (without "data:" and surrounding
+// space). Comments, event names and blank lines are skipped. The slice is
+// valid until the next call.
+func (e *Events) Next() ([]byte, error) {
+	var long []byte
+	for {
+		line, err := e.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, line...)
+			if len(long) > maxEvent {
+				return nil, ErrEventTooLong
+			}
+			continue
+		}
+		if long != nil {
+			line = append(long, line...)
+			long = nil
+		}
+		if len(line) > 0 && bytes.HasPrefix(line, dataPrefix) {
+			return bytes.TrimSpace(line[len(dataPrefix):]), nil
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+	}
+}

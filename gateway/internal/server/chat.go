@@ -1,0 +1,339 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/resayil/portal/gateway/internal/admission"
+	"github.com/resayil/portal/gateway/internal/chat"
+	"github.com/resayil/portal/gateway/internal/relay"
+	"github.com/resayil/portal/gateway/internal/routing"
+	"github.com/resayil/portal/gateway/internal/upstream"
+	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+)
+
+// Authenticator turns an Authorization header into a Principal; errors
+// carry resayil codes (EUNAUTHORIZED, EUNAVAILABLE).
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization string) (resayil.Principal, error)
+}
+
+// Observer receives one report per finished request (metrics, access log).
+type Observer interface {
+	Observe(r Report)
+}
+
+// Report describes one finished chat request.
+type Report struct {
+	Model     string
+	Backend   upstream.Kind
+	Status    int
+	Outcome   string
+	Prompt    int64
+	Completed int64
+	Credits   resayil.Credits
+	Shortfall resayil.Credits
+	Duration  time.Duration
+	TTFB      time.Duration
+	Refusal   string
+}
+
+// Chat serves POST /v1/chat/completions.
+type Chat struct {
+	Log       *slog.Logger
+	Auth      Authenticator
+	Admission *admission.Admission
+	Router    *routing.Router
+	PublicURL string
+	Observer  Observer
+	// KeepAlive is the interval of keep-alive comments during upstream
+	// silence once a stream has started (1 s).
+	KeepAlive time.Duration
+
+	// base outlives every request; Stop cancels it after the shutdown
+	// grace so that no stream outlives the process unbilled.
+	base     context.Context
+	stop     context.CancelFunc
+	inflight sync.WaitGroup
+	stopped  chan struct{}
+}
+
+// Init prepares the handler; call before serving.
+func (h *Chat) Init() {
+	h.base, h.stop = context.WithCancel(context.Background())
+	h.stopped = make(chan struct{})
+	if h.KeepAlive == 0 {
+		h.KeepAlive = time.Second
+	}
+}
+
+// Drain waits for in-flight requests to finish and settle, up to grace;
+// then it ends the remaining streams (they settle what they generated) and
+// waits for those settlements (invariant 7).
+func (h *Chat) Drain(grace time.Duration) {
+	done := make(chan struct{})
+	go func() { h.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	close(h.stopped)
+	h.stop()
+	<-done
+}
+
+func (h *Chat) refuse(c *fiber.Ctx, err error) error {
+	var r *admission.Refusal
+	if !errors.As(err, &r) {
+		return err
+	}
+	ae := &APIError{Status: r.Status, Type: r.Type, Code: r.Code, Param: r.Param, Message: r.Message, Headers: map[string]string{}}
+	switch r.Status {
+	case fiber.StatusTooManyRequests:
+		ae.Headers["Retry-After"] = strconv.FormatInt(admission.RetryAfterSeconds(r.RetryAfter), 10)
+	case fiber.StatusPaymentRequired:
+		ae.Message = fmt.Sprintf("You do not have enough credits for this request: your available balance is %d credits. Top up at %s/billing to continue.", r.Balance, h.PublicURL)
+	}
+	if r.NoRetry {
+		ae.Headers["x-should-retry"] = "false"
+	}
+	return ae
+}
+
+func storeError(err error) error {
+	switch resayil.ErrorCode(err) {
+	case resayil.EUNAUTHORIZED:
+		return &APIError{Status: 401, Type: "invalid_request_error", Code: "invalid_api_key", Message: resayil.ErrorMessage(err)}
+	case resayil.EUNAVAILABLE:
+		return serviceUnavailable()
+	}
+	if errors.Is(err, admission.ErrUnavailable) {
+		return serviceUnavailable()
+	}
+	return err
+}
+
+func serviceUnavailable() *APIError {
+	return &APIError{Status: 503, Type: "server_error", Code: "service_unavailable",
+		Message: "The service is temporarily unavailable. Please retry shortly.", Headers: map[string]string{"Retry-After": "1"}}
+}
+
+func setRateHeaders(c *fiber.Ctx, d admission.Decision) {
+	if d.RateLimit.Limit == 0 {
+		return
+	}
+	c.Set("x-ratelimit-limit-requests", strconv.Itoa(d.RateLimit.Limit))
+	c.Set("x-ratelimit-remaining-requests", strconv.Itoa(d.RateLimit.Remaining))
+	c.Set("x-ratelimit-reset-requests", d.RateLimit.ResetAfter.Round(time.Millisecond).String())
+}
+
+// Handle is the request path: authenticate, validate, admit (model access,
+// rate limit, hold), call the backend, relay, settle once.
+func (h *Chat) Handle(c *fiber.Ctx) error {
+	start := time.Now()
+	h.inflight.Add(1)
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			h.inflight.Done()
+		}
+	}()
+	ctx := h.base
+	p, err := h.Auth.Authenticate(ctx, c.Get(fiber.HeaderAuthorization))
+	if err != nil {
+		return storeError(err)
+	}
+	req, err := chat.Parse(c.Body())
+	if err != nil {
+		var ce *chat.Error
+		if errors.As(err, &ce) {
+			return &APIError{Status: 400, Type: "invalid_request_error", Param: ce.Param, Message: ce.Message}
+		}
+		return err
+	}
+	billingID := httpserver.NewID()
+	clientID := c.Get(httpserver.RequestIDHeader)
+	if len(clientID) > 128 {
+		clientID = clientID[:128]
+	}
+	clientID = string([]byte(clientID))
+	c.Set("x-request-id", billingID)
+	ticket, dec, err := h.Admission.Admit(ctx, p, admission.Request{
+		RequestID: billingID, Model: req.Model, PromptBytes: req.TextBytes, MaxTokens: req.MaxTokens, N: req.N,
+	})
+	setRateHeaders(c, dec)
+	if err != nil {
+		h.observe(Report{Model: req.Model, Status: statusOf(err), Refusal: codeOf(err), Duration: time.Since(start)})
+		if r := h.refuse(c, err); r != err {
+			return r
+		}
+		return storeError(err)
+	}
+	route, err := h.Router.Route(ticket.Model, p)
+	if err != nil {
+		ticket.Release(ctx)
+		return &APIError{Status: 503, Type: "server_error", Code: "model_unavailable",
+			Message: fmt.Sprintf("The model `%s` is not available right now. Please retry later.", req.Model)}
+	}
+	body, err := req.Upstream(route.Model, ticket.MaxTokens)
+	if err != nil {
+		ticket.Release(ctx)
+		return err
+	}
+	uctx, cancel := context.WithCancel(h.base)
+	resp, err := route.Backend.ChatCompletions(uctx, body)
+	if err != nil {
+		cancel()
+		ticket.Release(ctx)
+		return upstreamError(err, req.Model)
+	}
+	c.Set("x-resayil-backend", string(route.Backend.Kind))
+	usage := wallet.Usage{ClientRequestID: clientID, APIKeyID: int64(p.KeyID), Model: ticket.Model.ID, Backend: string(route.Backend.Kind)}
+	if !req.Stream {
+		defer cancel()
+		return h.complete(c, ctx, ticket, route, resp.Body, usage, start)
+	}
+	events := relay.NewEvents(resp.Body)
+	first, err := events.Next()
+	if err != nil {
+		// Nothing reached the client yet: an ordinary upstream error.
+		cancel()
+		resp.Body.Close()
+		ticket.Release(ctx)
+		return upstreamError(&upstream.Error{Err: err}, req.Model)
+	}
+	ttfb := time.Since(start)
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set("X-Accel-Buffering", "no")
+	first = append([]byte(nil), first...)
+	opts := relay.StreamOptions{
+		IncludeUsage: req.IncludeUsage, PublicModel: ticket.Model.ID, BackendModel: route.Model,
+		Idle: route.Backend.Timeouts.Idle, KeepAlive: h.KeepAlive, Cancel: cancel, Done: h.stopped,
+	}
+	handedOff = true
+	// Nothing from c may be used inside the writer: fasthttp recycles the
+	// context once this handler returns (external-apis.md §5.3).
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer h.inflight.Done()
+		defer cancel()
+		defer resp.Body.Close()
+		var res relay.Result
+		defer func() {
+			if rec := recover(); rec != nil {
+				h.Log.Error("panic in stream writer", "request_id", billingID, "panic", rec)
+				res.Outcome = relay.UpstreamError
+			}
+			h.settle(ticket, route, res, usage, start, ttfb)
+		}()
+		res = relay.Stream(w, first, events, opts)
+	})
+	return nil
+}
+
+// complete relays a non-streaming answer. fasthttp cannot see a
+// non-streaming client leave, so these run to the end and are billed.
+func (h *Chat) complete(c *fiber.Ctx, ctx context.Context, t *admission.Ticket, route routing.Route, body io.ReadCloser, u wallet.Usage, start time.Time) error {
+	defer body.Close()
+	raw, err := io.ReadAll(io.LimitReader(body, 32<<20))
+	ttfb := time.Since(start)
+	if err != nil {
+		h.settle(t, route, relay.Result{Outcome: relay.UpstreamError}, u, start, ttfb)
+		return upstreamError(&upstream.Error{Err: err}, t.Model.ID)
+	}
+	res := relay.Result{Outcome: relay.OK}
+	res.Usage, res.HaveUsage = chat.CompletionUsage(raw)
+	sr, err := h.settle(t, route, res, u, start, ttfb)
+	if err == nil {
+		c.Set("x-resayil-credits-charged", strconv.FormatInt(int64(sr.Charged), 10))
+		c.Set("x-resayil-credits-remaining", strconv.FormatInt(int64(sr.Balance), 10))
+	}
+	if route.Model != t.Model.ID {
+		raw = chat.RenameModel(raw, t.Model.ID)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(raw)
+}
+
+// settle bills what the upstream reported, or what was counted when it
+// reported nothing (a disconnect or failure mid-stream).
+func (h *Chat) settle(t *admission.Ticket, route routing.Route, res relay.Result, u wallet.Usage, start time.Time, ttfb time.Duration) (wallet.SettleResult, error) {
+	usage := res.Usage
+	if !res.HaveUsage {
+		usage = chat.Usage{PromptTokens: t.PromptEstimate, CompletionTokens: res.Generated}
+	}
+	u.PromptTokens, u.CompletionTokens, u.TotalTokens = int(usage.PromptTokens), int(usage.CompletionTokens), int(usage.Total())
+	u.Status, u.Latency, u.TTFB = string(res.Outcome), time.Since(start), ttfb
+	cost := catalog.Cost(usage.Total(), t.Model.CreditsPer1KTokens, route.Backend.Kind.Multiplier())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sr, err := t.Settle(ctx, cost, u)
+	if err != nil {
+		h.Log.Error("settle failed", "request_id", t.RequestID, "account", t.Account, "err", err)
+	}
+	h.observe(Report{Model: t.Model.ID, Backend: route.Backend.Kind, Status: 200, Outcome: u.Status,
+		Prompt: usage.PromptTokens, Completed: usage.CompletionTokens, Credits: sr.Charged, Shortfall: sr.Shortfall,
+		Duration: u.Latency, TTFB: ttfb})
+	return sr, err
+}
+
+func (h *Chat) observe(r Report) {
+	if h.Observer != nil {
+		h.Observer.Observe(r)
+	}
+}
+
+func statusOf(err error) int {
+	var r *admission.Refusal
+	if errors.As(err, &r) {
+		return r.Status
+	}
+	return 503
+}
+
+func codeOf(err error) string {
+	var r *admission.Refusal
+	if errors.As(err, &r) {
+		return r.Code
+	}
+	return "service_unavailable"
+}
+
+// upstreamError maps a failure before the first byte to an OpenAI-shaped
+// 502/503/504 without naming internal hosts.
+func upstreamError(err error, model string) *APIError {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		ue = &upstream.Error{Err: err}
+	}
+	switch {
+	case ue.Timeout:
+		return &APIError{Status: 504, Type: "server_error", Code: "upstream_timeout", Message: "The model did not start answering in time. Please retry."}
+	case ue.Status == 503 || ue.Status == 429:
+		return &APIError{Status: 503, Type: "server_error", Code: "server_busy", Message: "The model is busy. Please retry shortly.", Headers: map[string]string{"Retry-After": "1"}}
+	case ue.Status == 404:
+		return &APIError{Status: 503, Type: "server_error", Code: "model_unavailable", Message: fmt.Sprintf("The model `%s` is not available right now. Please retry later.", model)}
+	case ue.Status == 400 || ue.Status == 422:
+		msg := ue.Message
+		if msg == "" {
+			msg = "The model rejected the request."
+		}
+		return &APIError{Status: 400, Type: "invalid_request_error", Message: msg}
+	case ue.NotSent:
+		return &APIError{Status: 502, Type: "server_error", Code: "upstream_unavailable", Message: "The model backend cannot be reached. Please retry shortly."}
+	}
+	return &APIError{Status: 502, Type: "server_error", Code: "bad_gateway", Message: "The model backend failed to answer. Please retry."}
+}
