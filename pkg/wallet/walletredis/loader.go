@@ -1,0 +1,26 @@
+package walletredis
+
+import (
+	"context"
+
+	"github.com/resayil/portal/pkg/resayil"
+)
+
+// Loader reads an account's durable balance when Redis has none: on first
+// use, or after Redis lost its data. walletsql.Loader implements it.
+//
+// The balance must count the debits already flushed to the database and
+// only the grants already applied live: a grant whose ledger row is
+// committed but not yet marked live-applied is left out, because the
+// reconciler will still pass it to Credit, which adds it then. (Counting it
+// here as well would apply it twice.) Holds are never subtracted: they live
+// only in Redis. Usage still in the stream when Redis lost its data is not
+// in the database either, so it is not debited: the user's gain, bounded by
+// the usage flush interval (DESIGN.md "Redis mode").
+//
+// The loaded value is written only if the balance is still absent when the
+// script runs (SET NX semantics inside the script), so concurrent loaders
+// and a Credit racing a load cannot apply anything twice.
+type Loader interface {
+	LoadBalance(ctx context.Context, account resayil.AccountID) (resayil.Credits, error)
+}

@@ -1,0 +1,183 @@
+package walletredis
+
+import "github.com/redis/go-redis/v9"
+
+// Why Lua: each operation reads the balance, decides and writes, and those
+// must be one step. As separate commands two gateway replicas could both
+// read "70 available" and both take 70 (one-api's preConsumeQuota bug);
+// Redis runs a script without interleaving any other command, so 200
+// concurrent Reserves against a balance for 10 grant exactly 10 (invariant
+// 1), and a Settle's "already settled?" check, its debit, its marker and its
+// usage event cannot be split by a second Settle (invariant 2).
+//
+// Every script gets the same first keys and arguments:
+//
+//	KEYS[1] Account hash {balance, held}   KEYS[2] Holds hash   KEYS[3] Leases zset
+//	ARGV[1] balance to load if Redis has none, or '' (then the script
+//	        answers -1, the caller asks the Loader and runs it again)
+//	ARGV[2] now, Unix milliseconds (the wallet's clock, so tests can move it)
+//
+// All keys carry one hash tag, so every script runs in one Cluster slot.
+// Numbers are Lua doubles: exact up to 2^53 credits.
+const prelude = `
+local now = tonumber(ARGV[2])
+
+-- open returns balance and held, loading ARGV[1] when Redis has no balance
+-- (only if absent: a concurrent load or grant that got here first wins), or
+-- nil when there is nothing to load.
+local function open()
+  local v = redis.call('HMGET', KEYS[1], 'balance', 'held')
+  if v[1] then
+    local held = tonumber(v[2]) or 0
+    -- The holds keys expire (TTL) only after every lease in them ran out.
+    if held ~= 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+      held = 0
+      redis.call('HSET', KEYS[1], 'held', 0)
+    end
+    return tonumber(v[1]), held
+  end
+  if ARGV[1] == '' then return nil end
+  -- If only the balance was lost (evicted), surviving holds keep protecting.
+  local held = 0
+  for _, a in ipairs(redis.call('HVALS', KEYS[2])) do held = held + tonumber(a) end
+  redis.call('HSET', KEYS[1], 'balance', ARGV[1], 'held', held)
+  return tonumber(ARGV[1]), held
+end
+
+-- reclaim drops holds whose lease ran out (their gateway died) and returns
+-- the credits freed and how many holds it dropped.
+local function reclaim()
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
+  if #ids == 0 then return 0, 0 end
+  local freed = 0
+  for _, a in ipairs(redis.call('HMGET', KEYS[2], unpack(ids))) do
+    if a then freed = freed + tonumber(a) end
+  end
+  redis.call('HDEL', KEYS[2], unpack(ids))
+  redis.call('ZREM', KEYS[3], unpack(ids))
+  if freed ~= 0 then redis.call('HINCRBY', KEYS[1], 'held', -freed) end
+  return freed, #ids
+end
+
+-- extend makes key live at least ttl more milliseconds.
+local function extend(key, ttl)
+  ttl = tonumber(ttl)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
+
+local function int(n) return string.format('%.0f', n) end
+`
+
+// reserveScript: ARGV[3] request id, [4] amount, [5] minimum, [6] lease ms,
+// [7] TTL ms of the holds keys. Returns {1, granted}, {2, existing hold},
+// {0, available} (insufficient) or {-1, 0} (load needed). Expired holds are
+// reclaimed only when the balance falls short, which keeps the common case
+// to a handful of commands. The decision mirrors wallet.Hold.Grant.
+var reserveScript = redis.NewScript(prelude + `
+local bal, held = open()
+if not bal then return {-1, 0} end
+local id = ARGV[3]
+local have = redis.call('HGET', KEYS[2], id)
+if have then return {2, tonumber(have)} end
+local amount, minimum = tonumber(ARGV[4]), tonumber(ARGV[5])
+if bal - held < amount then held = held - reclaim() end
+local avail = bal - held
+if avail < minimum then return {0, math.max(avail, 0)} end
+local g = math.min(amount, avail)
+redis.call('HINCRBY', KEYS[1], 'held', g)
+redis.call('HSET', KEYS[2], id, g)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), id)
+extend(KEYS[2], ARGV[7])
+extend(KEYS[3], ARGV[7])
+return {1, g}
+`)
+
+// settleScript: KEYS[4] Settled marker, KEYS[5] usage stream; ARGV[3]
+// request id, [4] cost, [5] marker TTL ms, [6] account id, [7...] the rest
+// of the usage event as field/value pairs. Returns {1, charged, shortfall,
+// balance}, {2, ...} for a replay (the first charge and shortfall, the
+// current balance) or {-1, 0, 0, 0} (load needed). The marker, the debit and
+// the XADD happen together or not at all. The charge mirrors wallet.Charge.
+var settleScript = redis.NewScript(prelude + `
+local done = redis.call('GET', KEYS[4])
+if done then
+  local c, s = string.match(done, '^(%d+):(%d+)$')
+  return {2, tonumber(c), tonumber(s), tonumber(redis.call('HGET', KEYS[1], 'balance')) or 0}
+end
+local bal, held = open()
+if not bal then return {-1, 0, 0, 0} end
+local id = ARGV[3]
+local hold = redis.call('HGET', KEYS[2], id)
+if hold then
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HINCRBY', KEYS[1], 'held', -tonumber(hold))
+  held = held - tonumber(hold)
+end
+local cost = tonumber(ARGV[4])
+if bal - held < cost then held = held - reclaim() end
+local charged = math.max(math.min(cost, bal - held), 0)
+local shortfall = cost - charged
+if charged ~= 0 then redis.call('HINCRBY', KEYS[1], 'balance', -charged) end
+redis.call('SET', KEYS[4], int(charged) .. ':' .. int(shortfall), 'PX', ARGV[5])
+local f = {'v', '1', 'request_id', id, 'account_id', ARGV[6], 'credits', int(charged),
+  'shortfall_credits', int(shortfall), 'created_at_ms', ARGV[2]}
+for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
+redis.call('XADD', KEYS[5], '*', unpack(f))
+return {1, charged, shortfall, bal - charged}
+`)
+
+// releaseScript: ARGV[3] request id. Returns {credits freed}. It never
+// loads: a wallet Redis does not know has no holds to release.
+var releaseScript = redis.NewScript(prelude + `
+local a = redis.call('HGET', KEYS[2], ARGV[3])
+if not a then return {0} end
+redis.call('HDEL', KEYS[2], ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'held', -tonumber(a)) end
+return {tonumber(a)}
+`)
+
+// renewScript: ARGV[3] request id, [4] lease ms, [5] TTL ms of the holds
+// keys. Returns {1}, or {0} when the hold is gone.
+var renewScript = redis.NewScript(prelude + `
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return {0} end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[3])
+extend(KEYS[2], ARGV[5])
+extend(KEYS[3], ARGV[5])
+return {1}
+`)
+
+// creditScript: KEYS[4] Grants set; ARGV[3] reference, [4] amount, [5] TTL
+// ms of the set. Returns {1, balance} when applied, {0, balance} when the
+// reference was applied before, {-1, 0} (load needed). The membership test
+// and the increment are one step, so concurrent webhooks apply once.
+var creditScript = redis.NewScript(prelude + `
+if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 1 then
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'balance')) or 0}
+end
+local bal = open()
+if not bal then return {-1, 0} end
+local nb = redis.call('HINCRBY', KEYS[1], 'balance', ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[5])
+return {1, nb}
+`)
+
+// balanceScript returns {1, balance, held} after reclaiming expired holds,
+// or {-1, 0, 0} (load needed).
+var balanceScript = redis.NewScript(prelude + `
+local bal, held = open()
+if not bal then return {-1, 0, 0} end
+held = held - reclaim()
+return {1, bal, held}
+`)
+
+// sweepScript reclaims one account's expired holds for ReclaimExpired and
+// returns how many it dropped. A wallet Redis lost is left alone: its holds
+// keys expire by TTL and open() zeroes held when it is next loaded.
+var sweepScript = redis.NewScript(prelude + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local _, n = reclaim()
+return n
+`)

@@ -1,0 +1,39 @@
+package walletredis
+
+import (
+	"context"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+)
+
+// Settle implements wallet.Wallet with settleScript: the settled marker, the
+// debit and the usage event in one step, one round trip on a warm account.
+func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.SettleResult, error) {
+	if err := s.Validate(); err != nil {
+		return wallet.SettleResult{}, err
+	}
+	keys := w.accountKeys(s.Account, w.keys.Settled(s.Account, s.RequestID), w.keys.UsageStream(s.Account))
+	res, err := w.run(ctx, "settle", settleScript, s.Account, keys,
+		nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account),
+		fieldClientRequestID, s.ClientRequestID,
+		fieldAPIKeyID, s.APIKeyID,
+		fieldModel, s.Model,
+		fieldBackend, s.Backend,
+		fieldStatus, s.Status,
+		fieldPromptTokens, s.PromptTokens,
+		fieldCompletionTokens, s.CompletionTokens,
+		fieldTotalTokens, s.TotalTokens,
+		fieldLatencyMS, s.Latency.Milliseconds(),
+		fieldTTFBMS, s.TTFB.Milliseconds(),
+	)
+	if err != nil {
+		return wallet.SettleResult{}, err
+	}
+	return wallet.SettleResult{
+		Charged:   resayil.Credits(res[1]),
+		Shortfall: resayil.Credits(res[2]),
+		Balance:   resayil.Credits(res[3]),
+		Replayed:  res[0] == 2,
+	}, nil
+}

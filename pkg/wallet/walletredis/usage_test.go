@@ -1,0 +1,59 @@
+package walletredis_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/testenv"
+	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+	"github.com/resayil/portal/pkg/wallet/wallettest"
+)
+
+func TestSettle_AppendsUsageEvent(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.Redis(t)
+	clock := wallettest.NewClock()
+	w, err := walletredis.New(env.Client, &durable{}, walletredis.Config{Prefix: env.Prefix, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const acct resayil.AccountID = 7
+	if _, err := w.Credit(ctx, wallet.Grant{Reference: "payment:1", Account: acct, Amount: 10}); err != nil {
+		t.Fatal(err)
+	}
+	s := wallet.Settlement{RequestID: "req-1", Account: acct, Cost: 14, Usage: wallet.Usage{
+		ClientRequestID: "client-1", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", PromptTokens: 100,
+		CompletionTokens: 250, TotalTokens: 350, Status: "client_closed", Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond,
+	}}
+	for i := 0; i < 2; i++ { // the replay must not add an event
+		if _, err := w.Settle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := usageOf(t, env.Client, w, acct)
+	if len(events) != 1 {
+		t.Fatalf("%d usage events, want 1", len(events))
+	}
+	got := events[0]
+	want := walletredis.Usage{StreamID: got.StreamID, RequestID: "req-1", Account: acct, Credits: 10, Shortfall: 4,
+		CreatedAt: clock.Now().Truncate(time.Millisecond), Usage: s.Usage}
+	if got != want {
+		t.Fatalf("usage event =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestDecodeUsage_RejectsUnknownVersion(t *testing.T) {
+	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "2", "request_id": "r", "account_id": "1"}})
+	if err == nil {
+		t.Fatal("an event of format version 2 was decoded")
+	}
+	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "1", "request_id": "r", "account_id": "x"}})
+	if err == nil {
+		t.Fatal("an event with a malformed account id was decoded")
+	}
+}

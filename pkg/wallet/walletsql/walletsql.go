@@ -1,0 +1,146 @@
+// Package walletsql is the wallet.Wallet of the embedded mode: the database
+// (the SQLite file shared by gateway and portal-api, or MySQL/MariaDB) is
+// the wallet itself, with no Redis in between.
+//
+// Why conditional updates inside transactions: the check "does the hold fit"
+// and the write "take it" must be one step (invariant 1). Each operation
+// locks the account's wallets row first (SELECT ... FOR UPDATE on MySQL;
+// SQLite's BEGIN IMMEDIATE, set by package database, takes the database's
+// write lock), then writes with a conditional UPDATE
+// (... WHERE balance_credits - held_credits >= ?) as a second guard, with the
+// CHECK constraints of the schema as the last one. Every operation locks the
+// wallet row before any wallet_holds row, so MySQL transactions of one
+// account queue instead of deadlocking.
+//
+// Why unique indexes carry idempotency (invariant 2): Settle writes the debit
+// and the usage record (uq_usage_request_id) in one transaction, and Credit
+// writes the credit_ledger row (uq_credit_ledger_reference) and the balance
+// in one transaction. A duplicate-key error on either means "already done":
+// the transaction rolls back, debit or grant included, and the first
+// outcome is reported. Nothing relies on a read-then-write check.
+//
+// Tables: wallets (balance_credits, held_credits), wallet_holds (one row per
+// live hold, with its lease expiry), credit_ledger, usage_records; see
+// migrations/*/00001_init.sql.
+package walletsql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/resayil/portal/migrations"
+	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+)
+
+// Config tunes a Wallet; the zero value is ready for production.
+type Config struct {
+	// Now is the time source for leases and timestamps; nil means
+	// time.Now. Tests pass a manual clock instead of sleeping.
+	Now func() time.Time
+}
+
+// Wallet is the SQL wallet. It is safe for concurrent use, and several
+// processes may share the database.
+type Wallet struct {
+	db  *sql.DB
+	now func() time.Time
+	// forUpdate locks the rows a transaction reads on MySQL; SQLite has no
+	// row locks and needs none (its write transactions are serialized).
+	forUpdate string
+	// upsertCredit adds to a wallet, creating it when missing.
+	upsertCredit string
+	// writeMu queues this process's SQLite write transactions in Go. SQLite
+	// admits one writer at a time; waiting on a mutex is fairer and much
+	// faster under load than SQLite's busy handler, which polls with sleeps.
+	// Other processes are still queued by busy_timeout. Nil on MySQL.
+	writeMu *sync.Mutex
+}
+
+var _ wallet.Wallet = (*Wallet)(nil)
+
+// New returns a Wallet on db, which must be migrated.
+func New(db *database.DB, cfg Config) *Wallet {
+	w := &Wallet{db: db.SQL, now: cfg.Now}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	switch db.Dialect {
+	case migrations.MySQL:
+		w.forUpdate = " FOR UPDATE"
+		w.upsertCredit = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
+ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
+	default:
+		w.writeMu = &sync.Mutex{}
+		w.upsertCredit = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
+ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
+	}
+	return w
+}
+
+// clock returns the current time as stored: UTC, whole microseconds (MySQL
+// DATETIME(6) precision), so that SQLite's text timestamps compare in time
+// order and both dialects round the same way.
+func (w *Wallet) clock() time.Time { return w.now().UTC().Truncate(time.Microsecond) }
+
+// maxAttempts bounds retries of a transaction that lost a deadlock or a lock
+// wait; each attempt runs the whole function again from a fresh start.
+const maxAttempts = 5
+
+// tx runs fn in a transaction, retrying it when the database chose it as a
+// deadlock victim or it timed out on a lock. fn must have no effect outside
+// the transaction except on variables it resets itself.
+func (w *Wallet) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := w.try(ctx, fn)
+		if err == nil || !retryable(err) || attempt == maxAttempts {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt)*time.Millisecond + rand.N(2*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (w *Wallet) try(ctx context.Context, fn func(*sql.Tx) error) error {
+	if w.writeMu != nil {
+		w.writeMu.Lock()
+		defer w.writeMu.Unlock()
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockWallet reads and locks an account's wallet row; found is false when
+// the account has never been funded.
+func (w *Wallet) lockWallet(ctx context.Context, tx *sql.Tx, acct resayil.AccountID) (balance, held resayil.Credits, found bool, err error) {
+	err = tx.QueryRowContext(ctx,
+		`SELECT balance_credits, held_credits FROM wallets WHERE account_id = ?`+w.forUpdate, acct).
+		Scan(&balance, &held)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("lock wallet: %w", err)
+	}
+	return balance, held, true, nil
+}
