@@ -58,6 +58,8 @@ type Chat struct {
 	Router    *routing.Router
 	PublicURL string
 	Observer  Observer
+	// InFlight counts requests being served (a Prometheus gauge); optional.
+	InFlight interface{ Inc(); Dec() }
 	// KeepAlive is the interval of keep-alive comments during upstream
 	// silence once a stream has started (1 s).
 	KeepAlive time.Duration
@@ -93,6 +95,20 @@ func (h *Chat) Drain(grace time.Duration) {
 	close(h.stopped)
 	h.stop()
 	<-done
+}
+
+func (h *Chat) begin() {
+	h.inflight.Add(1)
+	if h.InFlight != nil {
+		h.InFlight.Inc()
+	}
+}
+
+func (h *Chat) end() {
+	if h.InFlight != nil {
+		h.InFlight.Dec()
+	}
+	h.inflight.Done()
 }
 
 func (h *Chat) refuse(c *fiber.Ctx, err error) error {
@@ -144,11 +160,11 @@ func setRateHeaders(c *fiber.Ctx, d admission.Decision) {
 // rate limit, hold), call the backend, relay, settle once.
 func (h *Chat) Handle(c *fiber.Ctx) error {
 	start := time.Now()
-	h.inflight.Add(1)
+	h.begin()
 	handedOff := false
 	defer func() {
 		if !handedOff {
-			h.inflight.Done()
+			h.end()
 		}
 	}()
 	ctx := h.base
@@ -228,7 +244,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	// Nothing from c may be used inside the writer: fasthttp recycles the
 	// context once this handler returns (external-apis.md §5.3).
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer h.inflight.Done()
+		defer h.end()
 		defer cancel()
 		defer resp.Body.Close()
 		var res relay.Result

@@ -1,0 +1,38 @@
+# Production image of the gateway: a static binary on distroless, non-root.
+# Build from the repository root:
+#   docker build -f deploy/gateway.Dockerfile -t resayil/gateway .
+# pkg/deploy/deploy_test.go runs the `CGO_ENABLED=0 go build` line below
+# verbatim (output folder swapped), since no Docker engine runs in CI.
+
+FROM golang:1.26 AS build
+WORKDIR /src
+ENV GOTOOLCHAIN=local
+# Module files first: the download layer stays cached until a go.mod/go.sum
+# changes. Every module of go.work is listed, because workspace mode needs all
+# of them to resolve the build list.
+COPY go.work go.work.sum ./
+COPY pkg/go.mod pkg/go.sum pkg/
+COPY migrations/go.mod migrations/go.sum migrations/
+COPY gateway/go.mod gateway/go.sum gateway/
+COPY portal-api/go.mod portal-api/go.sum portal-api/
+RUN for m in pkg migrations gateway portal-api; do (cd "$m" && go mod download) || exit 1; done
+COPY pkg/ pkg/
+COPY migrations/ migrations/
+COPY gateway/ gateway/
+# Static (no cgo: SQLite is the pure-Go driver); time/tzdata is imported by
+# main, so Asia/Kuwait resolves without /usr/share/zoneinfo.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./gateway/cmd/gateway ./pkg/cmd/healthcheck
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/gateway /gateway
+COPY --from=build /out/healthcheck /healthcheck
+# The model catalog; mount another file over it (or set RESAYIL_MODELS_FILE)
+# to change the models without rebuilding.
+COPY config/models.yaml /etc/resayil/models.yaml
+USER 65532:65532
+EXPOSE 8080
+ENV RESAYIL_ENV=production RESAYIL_GATEWAY_ADDR=:8080 RESAYIL_MODELS_FILE=/etc/resayil/models.yaml
+# No shell in this image: docker-compose.yml probes with
+# ["CMD", "/healthcheck", "http://127.0.0.1:8080/readyz"].
+ENTRYPOINT ["/gateway"]
+CMD ["serve"]
