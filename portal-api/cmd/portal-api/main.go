@@ -31,6 +31,8 @@ commands:
   migrate up|down|status
                         apply, roll back one, or list migrations
   seed                  insert the default plans, top-up packs, templates and the admin user (idempotent)
+  user disable|enable --email E
+                        disable a user (ends their sessions; their API keys stop working) or enable them again
 `
 
 func main() {
@@ -64,6 +66,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return migrate(ctx, cfg, log, args, stdout)
 	case "seed":
 		return seed(ctx, cfg, log, stdout)
+	case "user":
+		return userCmd(ctx, cfg, log, args, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
