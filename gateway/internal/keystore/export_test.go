@@ -1,0 +1,4 @@
+package keystore
+
+// LookupSQL lets tests read the lookup's query plan.
+const LookupSQL = lookupSQL
