@@ -17,10 +17,13 @@ const (
 
 // Common holds the variables both binaries read.
 type Common struct {
-	Env             string        `env:"ENV" envDefault:"development"`
-	DataDir         string        `env:"DATA_DIR" envDefault:"./data"`
-	DBDSN           Secret        `env:"DB_DSN"`
-	RedisURL        Secret        `env:"REDIS_URL"`
+	Env      string `env:"ENV" envDefault:"development"`
+	DataDir  string `env:"DATA_DIR" envDefault:"./data"`
+	DBDSN    Secret `env:"DB_DSN"`
+	RedisURL Secret `env:"REDIS_URL"`
+	// RedisPrefix starts every Redis key and channel, so that several
+	// deployments (or parallel tests) can share one Redis.
+	RedisPrefix     string        `env:"REDIS_PREFIX"`
 	PublicURL       string        `env:"PUBLIC_URL" envDefault:"http://localhost:8081"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	AutoMigrate     string        `env:"AUTO_MIGRATE"`
@@ -74,6 +77,9 @@ func (c Common) Validate() error {
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			return Invalid("REDIS_URL", "must be a redis:// or rediss:// URL")
 		}
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{} ") {
+		return Invalid("REDIS_PREFIX", "must not contain braces or spaces (braces are Redis Cluster hash tags), got %q", c.RedisPrefix)
 	}
 	if c.ShutdownTimeout <= 0 {
 		return Invalid("SHUTDOWN_TIMEOUT", "must be a positive duration such as 30s")

@@ -18,7 +18,7 @@ import (
 
 // Plans lists the active plans, to name the lowest plan that unlocks a model.
 type Plans interface {
-	Plans() []resayil.Plan
+	All() []resayil.Plan
 }
 
 // Admission holds what admitting a request needs.
@@ -29,6 +29,9 @@ type Admission struct {
 	Plans   Plans
 	// Lease of each hold; renewed every Lease/3 while the request runs.
 	Lease time.Duration
+	// Cloud is true when a cloud backend is configured: only then can a
+	// request be served at the cloud multiplier.
+	Cloud bool
 }
 
 // Request is what admission needs to know about a chat request.
@@ -82,7 +85,7 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	}
 	if !catalog.Allowed(m, p.Plan) {
 		msg := fmt.Sprintf("Your plan does not include the model `%s`.", req.Model)
-		if lp, ok := catalog.LowestPlan(m, a.Plans.Plans()); ok {
+		if lp, ok := catalog.LowestPlan(m, a.Plans.All()); ok {
 			msg = fmt.Sprintf("The model `%s` requires the %s plan or higher. Upgrade your plan to use it.", req.Model, lp.Name)
 		}
 		return nil, d, &Refusal{Status: 403, Code: "model_not_allowed", Type: "invalid_request_error", Param: "model", Message: msg}
@@ -97,7 +100,7 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 			Message: fmt.Sprintf("Rate limit reached for requests per minute (RPM): limit %d. Please try again in %ds.", rl.Limit, RetryAfterSeconds(rl.RetryAfter))}
 	}
 	mult := catalog.LocalMultiplier
-	if m.CloudOnly || (p.Plan.CloudAllowed && m.HasCloud()) {
+	if m.CloudOnly || (a.Cloud && p.Plan.CloudAllowed && m.HasCloud()) {
 		// Priced at the highest multiplier the request may be served at.
 		mult = catalog.CloudMultiplier
 	}

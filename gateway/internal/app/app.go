@@ -10,22 +10,59 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resayil/portal/gateway/internal/admission"
+	"github.com/resayil/portal/gateway/internal/keyauth"
+	"github.com/resayil/portal/gateway/internal/keystore"
+	"github.com/resayil/portal/gateway/internal/metrics"
+	"github.com/resayil/portal/gateway/internal/routing"
 	"github.com/resayil/portal/gateway/internal/server"
+	"github.com/resayil/portal/gateway/internal/upstream"
+	"github.com/resayil/portal/pkg/accountevents"
+	"github.com/resayil/portal/pkg/accountevents/accounteventsredis"
+	"github.com/resayil/portal/pkg/accountevents/accounteventssql"
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/ratelimit/ratelimitmem"
+	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
+	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 )
 
 // App is the assembled gateway.
 type App struct {
-	cfg   *Config
-	log   *slog.Logger
-	DB    *database.DB
-	Redis *redis.Client
-	HTTP  *fiber.App
+	cfg      *Config
+	log      *slog.Logger
+	DB       *database.DB
+	Redis    *redis.Client
+	HTTP     *fiber.App
+	Catalog  *catalog.Live
+	Wallet   wallet.Wallet
+	Limiter  ratelimit.Limiter
+	Auth     *keyauth.Authenticator
+	Plans    *keyauth.PlanSet
+	Metrics  *metrics.Metrics
+	Chat     *server.Chat
+	events   accountevents.Subscriber
+	lastUsed *keyauth.LastUsedFlusher
+	workers  []worker
+}
+
+// worker is a background loop that runs until its context ends and
+// finishes its work in close (invariant 7: nothing queued is lost).
+type worker struct {
+	name  string
+	run   func(ctx context.Context)
+	close func(ctx context.Context) error
 }
 
 // New opens the database (and Redis when configured) and builds the app.
@@ -37,16 +74,94 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, DB: db}
-	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("redis URL: %w", err)
-		}
-		a.Redis = redis.NewClient(opt)
+	if err := a.build(ctx); err != nil {
+		a.Close()
+		return nil, err
 	}
-	a.HTTP = server.New(server.Deps{Logger: log, Checks: a.checks()})
 	return a, nil
+}
+
+func (a *App) build(ctx context.Context) error {
+	cfg := a.cfg
+	cat, err := catalog.Load(cfg.ModelsFile, cfg.Restricted())
+	if err != nil {
+		return err
+	}
+	a.Catalog = catalog.NewLive(cat)
+	ks := keystore.New(a.DB, keystore.Config{})
+	a.Plans = keyauth.NewPlanSet(ks)
+	if err := a.Plans.Reload(ctx); err != nil {
+		a.log.Warn("plans not loaded; using the default Basic plan until the database answers", "err", err)
+	}
+	a.lastUsed = keyauth.NewLastUsedFlusher(ks, keyauth.LastUsedConfig{Logger: a.log})
+	a.Auth, err = keyauth.New(ks, keyauth.Config{Plans: a.Plans, LastUsed: a.lastUsed, PositiveTTL: cfg.KeyCacheTTL})
+	if err != nil {
+		return err
+	}
+	if cfg.RedisURL != "" {
+		if err := a.redisMode(); err != nil {
+			return err
+		}
+	} else {
+		a.Limiter = ratelimitmem.New(ratelimitmem.Config{})
+		a.Wallet = walletsql.New(a.DB, walletsql.Config{})
+		a.events = accounteventssql.New(a.DB.SQL, accounteventssql.Config{PollInterval: cfg.EventPollInterval, Logger: a.log})
+	}
+	timeouts := upstream.Timeouts{Connect: cfg.ConnectTimeout, FirstByte: cfg.FirstByteTimeout, Idle: cfg.IdleTimeout}
+	router := &routing.Router{Local: upstream.New(upstream.Local, cfg.OllamaURL, "", timeouts)}
+	if cfg.CloudURL != "" {
+		router.Cloud = upstream.New(upstream.Cloud, cfg.CloudURL, cfg.CloudAPIKey.Reveal(), timeouts)
+	}
+	a.Metrics = metrics.New(a.Catalog)
+	a.Chat = &server.Chat{
+		Log:  a.log,
+		Auth: a.Auth,
+		Admission: &admission.Admission{
+			Catalog: a.Catalog, Limiter: a.Limiter, Wallet: a.Wallet, Plans: a.Plans, Lease: cfg.HoldLease,
+			Cloud: router.Cloud != nil,
+		},
+		Router:    router,
+		PublicURL: cfg.PublicURL,
+		Observer:  a.Metrics,
+		InFlight:  a.Metrics.InFlight,
+	}
+	a.Chat.Init()
+	a.HTTP = server.New(server.Deps{
+		Logger: a.log, Checks: a.checks(), BodyLimit: cfg.MaxBodyBytes, Chat: a.Chat,
+		Models: &server.Models{Auth: a.Auth, Catalog: a.Catalog},
+	})
+	return nil
+}
+
+// redisMode wires the production implementations: limits, wallets and
+// events shared by every replica through Redis, the database as the
+// durable record written in batches off the request path.
+func (a *App) redisMode() error {
+	opt, err := redis.ParseURL(a.cfg.RedisURL.Reveal())
+	if err != nil {
+		return fmt.Errorf("redis URL: %w", err)
+	}
+	a.Redis = redis.NewClient(opt)
+	a.Limiter = ratelimitredis.New(a.Redis, ratelimitredis.Config{Prefix: a.cfg.RedisPrefix})
+	w, err := walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: a.cfg.RedisPrefix})
+	if err != nil {
+		return err
+	}
+	a.Wallet = w
+	a.events = accounteventsredis.New(a.Redis, accounteventsredis.Config{Prefix: a.cfg.RedisPrefix, Logger: a.log})
+	return a.usageWriter(w)
+}
+
+// ReloadCatalog re-reads the model catalog (SIGHUP). A bad file keeps the
+// current catalog.
+func (a *App) ReloadCatalog() error {
+	c, err := catalog.Load(a.cfg.ModelsFile, a.cfg.Restricted())
+	if err != nil {
+		return err
+	}
+	a.Catalog.Set(c)
+	a.log.Info("model catalog reloaded", "models", len(c.Models()))
+	return nil
 }
 
 // checks: in embedded mode the database is the wallet, so it is required;
@@ -54,7 +169,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 // only degrades the gateway.
 func (a *App) checks() []httpserver.Check {
 	checks := []httpserver.Check{{
-		Name: "database", Required: a.Redis == nil,
+		Name: "database", Required: a.cfg.RedisURL == "",
 		Run: func(ctx context.Context) error {
 			if err := a.DB.Ping(ctx); err != nil {
 				return errors.New("database unreachable")
@@ -71,7 +186,7 @@ func (a *App) checks() []httpserver.Check {
 			return nil
 		},
 	}}
-	if a.Redis != nil {
+	if a.cfg.RedisURL != "" {
 		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
 			if err := a.Redis.Ping(ctx).Err(); err != nil {
 				return errors.New("redis unreachable")
@@ -82,9 +197,97 @@ func (a *App) checks() []httpserver.Check {
 	return checks
 }
 
-// Serve runs the HTTP server until ctx ends.
+// Serve runs the HTTP server, the metrics server and the background
+// workers until ctx ends, then shuts down in order: stop accepting, let
+// in-flight requests finish and settle (ending streams past the grace),
+// flush queued usage and last-used times.
 func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
-	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return a.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on an existing listener (tests use 127.0.0.1:0).
+func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	a.startWorkers(wctx, &wg)
+	var msrv *http.Server
+	if a.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			stopWorkers()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv = &http.Server{Handler: a.Metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.HTTP.Listener(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+	}
+	grace := a.cfg.ShutdownTimeout
+	drained := make(chan struct{})
+	go func() { a.Chat.Drain(grace); close(drained) }()
+	if err := a.HTTP.ShutdownWithTimeout(grace); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	<-drained
+	stopWorkers()
+	wg.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	for _, w := range a.workers {
+		if w.close != nil {
+			if err := w.close(fctx); err != nil {
+				a.log.Error("flush on shutdown", "worker", w.name, "err", err)
+			}
+		}
+	}
+	if err := a.lastUsed.Close(fctx); err != nil {
+		a.log.Error("flush last-used times", "err", err)
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(fctx)
+	}
+	return serveErr
+}
+
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	a.workers = append(a.workers, worker{name: "account-events", run: func(ctx context.Context) {
+		err := a.events.Subscribe(ctx, func(ev accountevents.Event) {
+			a.Auth.HandleEvent(ev)
+			switch ev.Kind {
+			case accountevents.KindPlanChanged, accountevents.KindResync:
+				rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := a.Plans.Reload(rctx); err != nil {
+					a.log.Warn("reload plans", "err", err)
+				}
+			}
+		})
+		if err != nil {
+			a.log.Error("account events stopped", "err", err)
+		}
+	}})
+	for _, w := range a.workers {
+		if w.run == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx)
+		}()
+	}
 }
 
 // Close releases connections.
@@ -92,5 +295,7 @@ func (a *App) Close() {
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}
-	_ = a.DB.Close()
+	if a.DB != nil {
+		_ = a.DB.Close()
+	}
 }

@@ -57,7 +57,7 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 	}
 	// Published after the commit (see package accountevents); the change is
 	// idempotent, so if publishing fails the operator simply runs it again.
-	pub, via := accountEventsPublisher(a)
+	pub, via := accountEventsPublisher(a, cfg.RedisPrefix)
 	ev := accountevents.Event{Kind: kind, Account: res.AccountID, Subject: fmt.Sprintf("user:%d", res.UserID)}
 	if err := pub.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("user %s: %s is %sd, but the gateways could not be told through %s (run the command again): %w", action, *email, action, via, err)
@@ -73,9 +73,9 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 
 // accountEventsPublisher picks the implementation the gateways listen to:
 // Redis pub/sub when Redis is configured, else the account_events table.
-func accountEventsPublisher(a *app.App) (accountevents.Publisher, string) {
+func accountEventsPublisher(a *app.App, prefix string) (accountevents.Publisher, string) {
 	if a.Redis != nil {
-		return accounteventsredis.New(a.Redis, accounteventsredis.Config{}), "redis"
+		return accounteventsredis.New(a.Redis, accounteventsredis.Config{Prefix: prefix}), "redis"
 	}
 	return accounteventssql.New(a.DB.SQL, accounteventssql.Config{}), "the database"
 }
