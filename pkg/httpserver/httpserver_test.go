@@ -103,7 +103,9 @@ func TestServe_GracefulShutdownFinishesInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)
 	served := make(chan error, 1)
-	go func() { served <- httpserver.Serve(ctx, app, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addrc <- a }) }()
+	go func() {
+		served <- httpserver.Serve(ctx, app, "127.0.0.1:0", 5*time.Second, func(a net.Addr) { addrc <- a })
+	}()
 	addr := <-addrc
 	got := make(chan string, 1)
 	go func() {

@@ -17,8 +17,8 @@ import (
 	"github.com/resayil/portal/gateway/internal/gatewaytest"
 	"github.com/resayil/portal/pkg/fake/fakeollama"
 	"github.com/resayil/portal/pkg/resayil"
-	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/testenv"
+	"github.com/resayil/portal/pkg/wallet"
 )
 
 var modes = []struct {

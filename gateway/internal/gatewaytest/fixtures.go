@@ -57,7 +57,6 @@ type User struct {
 	Key     string
 }
 
-
 // NewUser creates an account, its wallet, a user and an API key; plan is
 // "" (no subscription) or a plan code subscribed until expires.
 func NewUser(t testing.TB, db *database.DB, plan string, expires time.Time) User {

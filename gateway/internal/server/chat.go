@@ -59,7 +59,10 @@ type Chat struct {
 	PublicURL string
 	Observer  Observer
 	// InFlight counts requests being served (a Prometheus gauge); optional.
-	InFlight interface{ Inc(); Dec() }
+	InFlight interface {
+		Inc()
+		Dec()
+	}
 	// KeepAlive is the interval of keep-alive comments during upstream
 	// silence once a stream has started (1 s).
 	KeepAlive time.Duration
