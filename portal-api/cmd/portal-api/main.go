@@ -33,6 +33,14 @@ commands:
   seed                  insert the default plans, top-up packs, templates and the admin user (idempotent)
   user disable|enable --email E
                         disable a user (ends their sessions; their API keys stop working) or enable them again
+  credits grant --email E --amount N --reason R
+                        grant N credits to the user's account (ledger reference admin:<uuid>, audit-logged)
+  plan set --email E --plan basic|pro|enterprise|none --days N [--grant-credits]
+                        give the account a plan for N days from now (no payment; ends the current one, audit-logged);
+                        --grant-credits also grants the plan's credits; none ends the current plan
+  ledger verify         check every balance equals its grants minus its usage (and, with Redis, the live balances); non-zero exit on a mismatch
+  ledger reconcile [--min-age 5s]
+                        apply to Redis, once each, the grants committed but not yet live (one pass)
 `
 
 func main() {
@@ -68,6 +76,12 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return seed(ctx, cfg, log, stdout)
 	case "user":
 		return userCmd(ctx, cfg, log, args, stdout)
+	case "credits":
+		return creditsCmd(ctx, cfg, log, environ, args, stdout)
+	case "plan":
+		return planCmd(ctx, cfg, log, environ, args, stdout)
+	case "ledger":
+		return ledgerCmd(ctx, cfg, log, environ, args, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)

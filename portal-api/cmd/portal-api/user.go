@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/accountevents"
-	"github.com/resayil/portal/pkg/accountevents/accounteventsredis"
-	"github.com/resayil/portal/pkg/accountevents/accounteventssql"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/app"
 )
@@ -57,7 +55,7 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 	}
 	// Published after the commit (see package accountevents); the change is
 	// idempotent, so if publishing fails the operator simply runs it again.
-	pub, via := accountEventsPublisher(a, cfg.RedisPrefix)
+	pub, via := a.Events(), a.EventsVia()
 	ev := accountevents.Event{Kind: kind, Account: res.AccountID, Subject: fmt.Sprintf("user:%d", res.UserID)}
 	if err := pub.Publish(ctx, ev); err != nil {
 		return fmt.Errorf("user %s: %s is %sd, but the gateways could not be told through %s (run the command again): %w", action, *email, action, via, err)
@@ -69,13 +67,4 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 	fmt.Fprintf(stdout, "%s is %s %sd (user %d, account %d); %d session(s) ended; gateways notified through %s\n",
 		*email, state, action, res.UserID, res.AccountID, res.SessionsEnded, via)
 	return nil
-}
-
-// accountEventsPublisher picks the implementation the gateways listen to:
-// Redis pub/sub when Redis is configured, else the account_events table.
-func accountEventsPublisher(a *app.App, prefix string) (accountevents.Publisher, string) {
-	if a.Redis != nil {
-		return accounteventsredis.New(a.Redis, accounteventsredis.Config{Prefix: prefix}), "redis"
-	}
-	return accounteventssql.New(a.DB.SQL, accounteventssql.Config{}), "the database"
 }

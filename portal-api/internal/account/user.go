@@ -20,3 +20,24 @@ type User struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
+
+// Disabled reports whether an operator has disabled the user: they cannot
+// log in and their sessions and keys stop working.
+func (u User) Disabled() bool { return u.DisabledAt != nil }
+
+// NewUser is a user to create, with the password already hashed.
+type NewUser struct {
+	Email, Name, Phone, PasswordHash string
+	Role                             resayil.Role
+	Locale                           resayil.Locale
+}
+
+// ProfileUpdate changes the fields that are not nil.
+type ProfileUpdate struct {
+	Name   *string
+	Phone  *string
+	Locale *resayil.Locale
+}
+
+// Empty reports whether the update changes nothing.
+func (p ProfileUpdate) Empty() bool { return p.Name == nil && p.Phone == nil && p.Locale == nil }

@@ -5,11 +5,14 @@ package api
 
 import (
 	"log/slog"
+	"net/netip"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/portal-api/internal/account"
+	"github.com/resayil/portal/portal-api/internal/apikey"
 )
 
 // Deps is what the HTTP layer needs; internal/app builds it.
@@ -17,6 +20,15 @@ type Deps struct {
 	Logger  *slog.Logger
 	Checks  []httpserver.Check
 	Origins []string
+	// Accounts and Keys serve the account and API-key routes.
+	Accounts *account.Service
+	Keys     *apikey.Service
+	// SecureCookies marks the refresh cookie Secure (everywhere but
+	// development, which runs on plain http://localhost).
+	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; without them the peer address is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // New builds the portal's Fiber app with every route.
@@ -37,7 +49,22 @@ func New(d Deps) *fiber.App {
 		}))
 	}
 	httpserver.MountHealth(app, d.Checks)
+	h := &handlers{
+		accounts: d.Accounts,
+		keys:     d.Keys,
+		secure:   d.SecureCookies,
+		ips:      ipResolver{trusted: d.TrustedProxies},
+	}
+	mount(app, h)
 	return app
+}
+
+// handlers holds what the route handlers share.
+type handlers struct {
+	accounts *account.Service
+	keys     *apikey.Service
+	secure   bool
+	ips      ipResolver
 }
 
 func joinOrigins(o []string) string {

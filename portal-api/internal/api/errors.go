@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -61,6 +63,10 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 			}
 			return c.Status(fe.Code).JSON(errorBody{Error: errorDetail{Code: string(code), Message: fe.Message}})
 		}
+		var ra retryAfter
+		if errors.As(err, &ra) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(ra.RetryAfter().Seconds())))
+		}
 		code := resayil.ErrorCode(err)
 		status, ok := statusByCode[code]
 		if !ok {
@@ -75,4 +81,11 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		}
 		return c.Status(status).JSON(body)
 	}
+}
+
+// retryAfter is an error that says when to try again (a throttled login);
+// the handler turns it into a Retry-After header in whole seconds.
+type retryAfter interface {
+	error
+	RetryAfter() time.Duration
 }

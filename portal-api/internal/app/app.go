@@ -10,13 +10,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/ratelimit/ratelimitmem"
+	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
+	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/api"
+	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/store"
 )
 
@@ -28,6 +34,22 @@ type App struct {
 	Redis *redis.Client
 	Store *store.Store
 	HTTP  *fiber.App
+
+	Accounts *account.Service
+	Keys     *apikey.Service
+}
+
+// Options replace parts of the program that tests need to control. The
+// zero value is what `portal-api serve` runs.
+type Options struct {
+	// Now is the clock of sessions, tokens and login throttling.
+	Now func() time.Time
+	// Limiter throttles failed logins; default in memory, or Redis when
+	// RESAYIL_REDIS_URL is set so that every replica shares the counts.
+	Limiter ratelimit.Limiter
+	// Events announces key revocations to the gateways; nil means the
+	// publisher of the mode (Redis pub/sub or the account_events table).
+	Events apikey.EventPublisher
 }
 
 // ErrSchemaBehind means the database needs `portal-api migrate up`.
@@ -55,6 +77,11 @@ func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 // New opens everything serve needs: applies pending migrations when
 // allowed, refuses a database that is behind otherwise, and builds the app.
 func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+	return NewWithOptions(ctx, cfg, log, Options{})
+}
+
+// NewWithOptions is New with parts replaced, for tests.
+func NewWithOptions(ctx context.Context, cfg *Config, log *slog.Logger, opts Options) (*App, error) {
 	a, err := Open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -63,12 +90,55 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	a.HTTP = api.New(api.Deps{
-		Logger:  log,
-		Checks:  a.checks(),
-		Origins: cfg.Origins(),
-	})
+	if err := a.build(opts); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// build wires the services and the HTTP app.
+func (a *App) build(opts Options) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Limiter == nil {
+		if a.Redis != nil {
+			opts.Limiter = ratelimitredis.New(a.Redis, ratelimitredis.Config{Prefix: a.cfg.RedisPrefix})
+		} else {
+			opts.Limiter = ratelimitmem.New(ratelimitmem.Config{Now: opts.Now})
+		}
+	}
+	proxies, err := a.cfg.ProxyPrefixes()
+	if err != nil {
+		return err
+	}
+	a.Accounts, err = account.NewService(account.Config{
+		Store:     a.Store,
+		Hasher:    account.Hasher{Cost: a.cfg.BcryptCost},
+		JWTSecret: []byte(a.cfg.JWTSecret.Reveal()),
+		AccessTTL: a.cfg.AccessTokenTTL,
+		Limiter:   opts.Limiter,
+		Now:       opts.Now,
+		Logger:    a.log,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.Events == nil {
+		opts.Events = keyEvents{a.Events()}
+	}
+	a.Keys = apikey.NewService(a.Store, opts.Events, opts.Now, a.log)
+	a.HTTP = api.New(api.Deps{
+		Logger:         a.log,
+		Checks:         a.checks(),
+		Origins:        a.cfg.Origins(),
+		Accounts:       a.Accounts,
+		Keys:           a.Keys,
+		SecureCookies:  a.cfg.SecureCookies(),
+		TrustedProxies: proxies,
+	})
+	return nil
 }
 
 func (a *App) ensureSchema(ctx context.Context) error {

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/resayil/portal/pkg/config"
 )
@@ -20,6 +22,11 @@ type Config struct {
 	CORSOrigins string `env:"CORS_ORIGINS"`
 	// StaticDir serves the built SPA from the same origin when set.
 	StaticDir string `env:"STATIC_DIR"`
+	// AccessTokenTTL is the lifetime of access tokens, at most 15 minutes.
+	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For header names the client, for login throttling.
+	TrustedProxies string `env:"TRUSTED_PROXIES"`
 }
 
 // MinProductionBcryptCost is the floor production enforces.
@@ -43,6 +50,12 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
 			return config.Invalid("CORS_ORIGINS", "must be a comma-separated list of origins such as http://localhost:5173, got %q", o)
 		}
+	}
+	if c.AccessTokenTTL <= 0 || c.AccessTokenTTL > 15*time.Minute {
+		return config.Invalid("ACCESS_TOKEN_TTL", "must be a duration from 1s to 15m, got %s", c.AccessTokenTTL)
+	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		return err
 	}
 	if c.IsProduction() {
 		if len(c.JWTSecret) < 32 {
@@ -75,3 +88,28 @@ func (c *Config) Origins() []string {
 	}
 	return out
 }
+
+// ProxyPrefixes parses TrustedProxies.
+func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, config.Invalid("TRUSTED_PROXIES", "must be a comma-separated list of IP addresses or CIDRs, got %q", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// SecureCookies reports whether cookies carry the Secure flag: everywhere
+// but development, which runs on plain http://localhost.
+func (c *Config) SecureCookies() bool { return c.Env != config.Development }

@@ -55,11 +55,7 @@ func (r userRow) toDomain() account.User {
 }
 
 // NewUser is what CreateUser needs.
-type NewUser struct {
-	Email, Name, Phone, PasswordHash string
-	Role                             resayil.Role
-	Locale                           resayil.Locale
-}
+type NewUser = account.NewUser
 
 // CreateUser creates a personal account, its empty wallet and the user in
 // one transaction. A taken e-mail returns an ECONFLICT error.

@@ -1,0 +1,233 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/resayil/portal/pkg/resayil"
+)
+
+// Login errors. A wrong password and an unknown e-mail get the same answer.
+var (
+	ErrInvalidCredentials = resayil.Errorf(resayil.EUNAUTHORIZED, "The e-mail address or password is incorrect.")
+	ErrDisabled           = resayil.Errorf(resayil.EFORBIDDEN, "This account is disabled. Contact support to enable it.")
+	ErrNoRefreshToken     = resayil.Errorf(resayil.EUNAUTHORIZED, "Your session has ended. Log in again.")
+)
+
+// Credentials is one login attempt.
+type Credentials struct {
+	Email      string
+	Password   string
+	RememberMe bool
+	// IP and UserAgent describe the client, for throttling and the session list.
+	IP        string
+	UserAgent string
+}
+
+// Grant is what a successful login or refresh hands out: an access token,
+// the refresh token for the cookie (the only copy: only its hash is
+// stored), and the session whose lifetime the cookie follows.
+type Grant struct {
+	Access  AccessToken
+	Refresh string
+	Session Session
+	User    User
+	// At is when the grant was made.
+	At time.Time
+}
+
+// Login checks the credentials and starts a session. Failures are throttled
+// per e-mail and per client IP (a *ThrottledError once over the limit); an
+// unknown e-mail costs one bcrypt comparison like a wrong password, so the
+// answer and its timing do not tell whether the address is registered.
+func (s *Service) Login(ctx context.Context, c Credentials) (Grant, error) {
+	email := strings.ToLower(strings.TrimSpace(c.Email))
+	keys := newThrottleKeys(email, c.IP)
+	if err := s.throttle.begin(ctx, keys); err != nil {
+		return Grant{}, err
+	}
+	u, hash, err := s.store.UserCredentials(ctx, email)
+	switch {
+	case resayil.ErrorCode(err) == resayil.ENOTFOUND:
+		dummy, err := s.dummyHash()
+		if err != nil {
+			return Grant{}, fmt.Errorf("dummy hash: %w", err)
+		}
+		s.hasher.Check(dummy, c.Password)
+		return Grant{}, s.loginFailed(ctx, keys)
+	case err != nil:
+		return Grant{}, fmt.Errorf("load user: %w", err)
+	case !s.hasher.Check(hash, c.Password):
+		return Grant{}, s.loginFailed(ctx, keys)
+	}
+	if err := s.throttle.succeeded(ctx, keys); err != nil {
+		return Grant{}, err
+	}
+	if u.Disabled() {
+		return Grant{}, ErrDisabled
+	}
+	return s.startSession(ctx, u, c)
+}
+
+func (s *Service) loginFailed(ctx context.Context, keys throttleKeys) error {
+	if err := s.throttle.failed(ctx, keys); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
+}
+
+func (s *Service) startSession(ctx context.Context, u User, c Credentials) (Grant, error) {
+	now := s.clock()
+	ttl := BrowserSessionTTL
+	if c.RememberMe {
+		ttl = RememberTTL
+	}
+	sess := Session{
+		ID: newSessionID(), UserID: u.ID, RememberMe: c.RememberMe,
+		UserAgent: truncate(c.UserAgent, 255), IP: truncate(c.IP, 64),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl),
+	}
+	token, hash := newRefreshToken()
+	rt := RefreshToken{SessionID: sess.ID, Hash: hash, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
+	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+		return Grant{}, fmt.Errorf("create session: %w", err)
+	}
+	access, err := s.tokens.issue(u, sess.ID)
+	if err != nil {
+		return Grant{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return Grant{Access: access, Refresh: token, Session: sess, User: u, At: now}, nil
+}
+
+// Refresh exchanges a refresh token for a new access token and a new
+// refresh token. A token that was already exchanged means two parties hold
+// it (a thief and the user): the whole session ends, and both must log in.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+	if refreshToken == "" {
+		return Grant{}, ErrNoRefreshToken
+	}
+	now := s.clock()
+	old, sess, u, err := s.store.RefreshSession(ctx, HashToken(refreshToken))
+	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+		return Grant{}, ErrNoRefreshToken
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("load refresh token: %w", err)
+	}
+	if !sess.Live(now) || !now.Before(old.ExpiresAt) || u.Disabled() {
+		return Grant{}, ErrNoRefreshToken
+	}
+	if old.RotatedAt != nil {
+		return Grant{}, s.reused(ctx, sess, now)
+	}
+	token, hash := newRefreshToken()
+	next := RefreshToken{SessionID: sess.ID, Hash: hash, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
+	if err := s.store.RotateRefreshToken(ctx, old.ID, next, now); err != nil {
+		if errors.Is(err, ErrRefreshReused) {
+			return Grant{}, s.reused(ctx, sess, now)
+		}
+		return Grant{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	access, err := s.tokens.issue(u, sess.ID)
+	if err != nil {
+		return Grant{}, fmt.Errorf("sign access token: %w", err)
+	}
+	sess.LastSeenAt = now
+	return Grant{Access: access, Refresh: token, Session: sess, User: u, At: now}, nil
+}
+
+func (s *Service) reused(ctx context.Context, sess Session, now time.Time) error {
+	if err := s.store.RevokeSession(ctx, sess.ID, RevokeRefreshReuse, now); err != nil {
+		return fmt.Errorf("revoke reused session: %w", err)
+	}
+	s.log.Warn("refresh token reused: session revoked", "session_id", sess.ID, "user_id", int64(sess.UserID))
+	return ErrNoRefreshToken
+}
+
+// Logout ends the session of the access token when it is valid, else the
+// session of the refresh token. Logging out twice, or without either, is
+// not an error: the point is that afterwards no session is left.
+func (s *Service) Logout(ctx context.Context, accessToken, refreshToken string) error {
+	now := s.clock()
+	if accessToken != "" {
+		if _, sid, err := s.tokens.verify(accessToken); err == nil {
+			return s.store.RevokeSession(ctx, sid, RevokeLogout, now)
+		}
+	}
+	if refreshToken != "" {
+		_, sess, _, err := s.store.RefreshSession(ctx, HashToken(refreshToken))
+		if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("load refresh token: %w", err)
+		}
+		return s.store.RevokeSession(ctx, sess.ID, RevokeLogout, now)
+	}
+	return nil
+}
+
+// LogoutAll ends every session of the caller's user, the current one too.
+func (s *Service) LogoutAll(ctx context.Context, c Caller) (int, error) {
+	return s.store.RevokeUserSessions(ctx, c.User.ID, "", RevokeLogoutAll, s.clock())
+}
+
+// PasswordChange is a request to replace the caller's password.
+type PasswordChange struct {
+	Current, New string
+	IP           string
+}
+
+// ChangePassword replaces the password after checking the current one and
+// ends every other session of the user. Wrong current passwords count as
+// failed logins, so a stolen access token cannot be used to guess it.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, p PasswordChange) error {
+	var fields []resayil.FieldError
+	if p.Current == "" {
+		fields = append(fields, resayil.FieldError{Field: "current_password", Message: "This field is required."})
+	}
+	if msg := PasswordProblem(p.New); msg != "" {
+		fields = append(fields, resayil.FieldError{Field: "new_password", Message: msg})
+	} else if p.New == p.Current {
+		fields = append(fields, resayil.FieldError{Field: "new_password", Message: "Must differ from the current password."})
+	}
+	if len(fields) > 0 {
+		return resayil.Invalid(fields...)
+	}
+	keys := newThrottleKeys(strings.ToLower(c.User.Email), p.IP)
+	if err := s.throttle.begin(ctx, keys); err != nil {
+		return err
+	}
+	hash, err := s.store.UserPasswordHash(ctx, c.User.ID)
+	if err != nil {
+		return fmt.Errorf("load password: %w", err)
+	}
+	if !s.hasher.Check(hash, p.Current) {
+		if err := s.throttle.failed(ctx, keys); err != nil {
+			return err
+		}
+		return resayil.Invalid(resayil.FieldError{Field: "current_password", Message: "The current password is incorrect."})
+	}
+	if err := s.throttle.succeeded(ctx, keys); err != nil {
+		return err
+	}
+	newHash, err := s.hasher.Hash(p.New)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	return s.store.SetPassword(ctx, c.User.ID, newHash, c.SessionID, s.clock())
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so MySQL's utf8mb4 column accepts it.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

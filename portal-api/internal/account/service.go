@@ -1,0 +1,206 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/resayil"
+)
+
+// Config is what NewService needs.
+type Config struct {
+	Store  Store
+	Hasher Hasher
+	// JWTSecret signs access tokens (HS256).
+	JWTSecret []byte
+	// AccessTTL is an access token's lifetime, at most MaxAccessTTL;
+	// zero means MaxAccessTTL.
+	AccessTTL time.Duration
+	// Limiter throttles failed logins; LoginLimit is its limit per e-mail
+	// and per client IP (zero means DefaultLoginLimit).
+	Limiter    ratelimit.Limiter
+	LoginLimit ratelimit.Limit
+	// Now is the clock; tests inject one to expire tokens and sessions
+	// without sleeping. Default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service registers users, logs them in and out and manages their sessions.
+type Service struct {
+	store    Store
+	hasher   Hasher
+	tokens   *tokens
+	throttle throttle
+	now      func() time.Time
+	log      *slog.Logger
+	// dummyHash is a hash at the configured cost that a login for an
+	// unknown e-mail compares against. It is made on first use, so that
+	// starting the program does not spend a bcrypt hash.
+	dummyHash func() (string, error)
+}
+
+// NewService checks cfg and builds the service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Limiter == nil {
+		return nil, errors.New("account: Store and Limiter are required")
+	}
+	if len(cfg.JWTSecret) < 16 {
+		return nil, errors.New("account: the JWT secret must be at least 16 bytes")
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = MaxAccessTTL
+	}
+	if cfg.AccessTTL < 0 || cfg.AccessTTL > MaxAccessTTL {
+		return nil, fmt.Errorf("account: access token lifetime %s is not within (0, %s]", cfg.AccessTTL, MaxAccessTTL)
+	}
+	if cfg.LoginLimit == (ratelimit.Limit{}) {
+		cfg.LoginLimit = DefaultLoginLimit
+	}
+	if err := cfg.LoginLimit.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hasher.Cost < bcrypt.MinCost || cfg.Hasher.Cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("account: bcrypt cost %d is not within [%d, %d]", cfg.Hasher.Cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	return &Service{
+		store:    cfg.Store,
+		hasher:   cfg.Hasher,
+		tokens:   newTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.Now),
+		throttle: throttle{limiter: cfg.Limiter, limit: cfg.LoginLimit},
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		dummyHash: sync.OnceValues(func() (string, error) {
+			return cfg.Hasher.Hash("not a real password, only spends bcrypt time")
+		}),
+	}, nil
+}
+
+// AccessTTL is the lifetime of the access tokens the service issues.
+func (s *Service) AccessTTL() time.Duration { return s.tokens.ttl }
+
+// clock returns now in UTC at microsecond precision, what MySQL keeps, so
+// both databases return the same instants.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Registration is what a new user gives.
+type Registration struct {
+	Name, Email, Phone, Password string
+	Locale                       resayil.Locale
+}
+
+// Register creates a user with the user role. Field errors use the JSON
+// names of the registration request. A taken e-mail is resayil.ECONFLICT.
+func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
+	r.Name, r.Email = strings.TrimSpace(r.Name), strings.TrimSpace(r.Email)
+	if r.Locale == "" {
+		r.Locale = resayil.LocaleEN
+	}
+	var fields []resayil.FieldError
+	check := func(field, problem string) {
+		if problem != "" {
+			fields = append(fields, resayil.FieldError{Field: field, Message: problem})
+		}
+	}
+	check("name", NameProblem(r.Name))
+	if !strings.Contains(r.Email, "@") || len(r.Email) > 254 {
+		check("email", "Must be a valid e-mail address.")
+	}
+	check("phone", PhoneProblem(r.Phone))
+	check("password", PasswordProblem(r.Password))
+	if !ValidLocale(r.Locale) {
+		check("locale", "Must be one of: ar, en.")
+	}
+	if len(fields) > 0 {
+		return User{}, resayil.Invalid(fields...)
+	}
+	hash, err := s.hasher.Hash(r.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	return s.store.CreateUser(ctx, NewUser{
+		Email: r.Email, Name: r.Name, Phone: r.Phone, PasswordHash: hash,
+		Role: resayil.RoleUser, Locale: r.Locale,
+	}, s.clock())
+}
+
+// Caller is the user an authenticated request acts for, and the session
+// its access token belongs to.
+type Caller struct {
+	User      User
+	SessionID string
+}
+
+// ErrUnauthenticated answers a missing, invalid or expired access token, or
+// one whose session has ended.
+var ErrUnauthenticated = resayil.Errorf(resayil.EUNAUTHORIZED, "Your session has ended or the access token is invalid. Log in again.")
+
+// Authenticate checks an access token and that its session is still live
+// and its user not disabled: one indexed lookup per request, uncached, so
+// a logout elsewhere is refused at once on every replica.
+func (s *Service) Authenticate(ctx context.Context, token string) (Caller, error) {
+	uid, sid, err := s.tokens.verify(token)
+	if err != nil {
+		return Caller{}, ErrUnauthenticated
+	}
+	sess, u, err := s.store.SessionUser(ctx, sid)
+	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+		return Caller{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("load session: %w", err)
+	}
+	if sess.UserID != uid || !sess.Live(s.clock()) || u.Disabled() {
+		return Caller{}, ErrUnauthenticated
+	}
+	return Caller{User: u, SessionID: sid}, nil
+}
+
+// Me returns the caller's current user.
+func (s *Service) Me(c Caller) User { return c.User }
+
+// UpdateProfile changes the caller's name, phone or locale. Field errors use
+// the JSON names of the request.
+func (s *Service) UpdateProfile(ctx context.Context, c Caller, p ProfileUpdate) (User, error) {
+	var fields []resayil.FieldError
+	if p.Name != nil {
+		n := strings.TrimSpace(*p.Name)
+		p.Name = &n
+		if msg := NameProblem(n); msg != "" {
+			fields = append(fields, resayil.FieldError{Field: "name", Message: msg})
+		}
+	}
+	if p.Phone != nil {
+		if msg := PhoneProblem(*p.Phone); msg != "" {
+			fields = append(fields, resayil.FieldError{Field: "phone", Message: msg})
+		}
+	}
+	if p.Locale != nil && !ValidLocale(*p.Locale) {
+		fields = append(fields, resayil.FieldError{Field: "locale", Message: "Must be one of: ar, en."})
+	}
+	if len(fields) > 0 {
+		return User{}, resayil.Invalid(fields...)
+	}
+	if p.Empty() {
+		return c.User, nil
+	}
+	return s.store.UpdateUser(ctx, c.User.ID, p, s.clock())
+}
+
+// HashPassword hashes a password at the service's bcrypt cost, for
+// operator commands that create users directly (seed).
+func (s *Service) HashPassword(password string) (string, error) { return s.hasher.Hash(password) }

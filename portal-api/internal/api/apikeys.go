@@ -1,0 +1,45 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/apikey"
+)
+
+func (h *handlers) createKey(c *fiber.Ctx) error {
+	var req createKeyRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	u := caller(c).User
+	k, err := h.keys.Create(c.UserContext(), apikey.Owner{UserID: u.ID, AccountID: u.AccountID}, req.Name)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(toCreatedKeyDTO(k))
+}
+
+func (h *handlers) listKeys(c *fiber.Ctx) error {
+	keys, err := h.keys.List(c.UserContext(), caller(c).User.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toKeyListResponse(keys))
+}
+
+var errKeyNotFound = resayil.Errorf(resayil.ENOTFOUND, "The API key does not exist.")
+
+func (h *handlers) revokeKey(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errKeyNotFound
+	}
+	if _, err := h.keys.Revoke(c.UserContext(), caller(c).User.ID, resayil.APIKeyID(id)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,75 @@
+package ledgerredis_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/testenv"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+	"github.com/resayil/portal/portal-api/internal/ledger"
+	"github.com/resayil/portal/portal-api/internal/ledger/ledgerredis"
+)
+
+func event(id string, acct resayil.AccountID, credits int) map[string]any {
+	return map[string]any{"v": walletredis.UsageVersion, "request_id": id, "account_id": fmt.Sprint(acct), "credits": fmt.Sprint(credits)}
+}
+
+// TestPendingUsage_EveryShardEveryPage reads more entries than one XRANGE
+// page, from several shards' streams.
+func TestPendingUsage_EveryShardEveryPage(t *testing.T) {
+	ctx := context.Background()
+	r := testenv.Redis(t)
+	keys, err := walletredis.NewKeys(r.Prefix, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := r.Client.Pipeline()
+	const n = 2501
+	want := map[resayil.AccountID]resayil.Credits{}
+	for i := range n {
+		acct := resayil.AccountID(i%3 + 1) // shards 1, 2 and 3; shard 0 stays empty
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(acct), Values: event(fmt.Sprint("req-", i), acct, i%7)})
+		want[acct] += resayil.Credits(i % 7)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ledgerredis.NewUsage(r.Client, keys).PendingUsage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d events, want %d", len(got), n)
+	}
+	sums, ids := map[resayil.AccountID]resayil.Credits{}, map[string]bool{}
+	for _, u := range got {
+		sums[u.Account] += u.Credits
+		ids[u.RequestID] = true
+	}
+	if fmt.Sprint(sums) != fmt.Sprint(want) || len(ids) != n {
+		t.Fatalf("sums %v (%d ids), want %v (%d)", sums, len(ids), want, n)
+	}
+	var _ ledger.UsageSource = ledgerredis.NewUsage(r.Client, keys)
+}
+
+func TestPendingUsage_UndecodableEntryFails(t *testing.T) {
+	ctx := context.Background()
+	r := testenv.Redis(t)
+	keys, err := walletredis.NewKeys(r.Prefix, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := event("req-bad", 1, 5)
+	bad["v"] = "99"
+	if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(1), Values: bad}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ledgerredis.NewUsage(r.Client, keys).PendingUsage(ctx); err == nil || !strings.Contains(err.Error(), "format version") {
+		t.Fatalf("error %v, want the entry's format version named", err)
+	}
+}

@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/resayil/portal/migrations"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/portal-api/internal/ledger"
+)
+
+var _ ledger.Store = (*Store)(nil)
+
+// errGrantExists aborts a RecordGrant whose reference is in the ledger: the
+// unique reference (uq_credit_ledger_reference) is what makes a grant apply
+// once, so the whole transaction, balance and audit included, rolls back.
+var errGrantExists = errors.New("store: grant reference already in the ledger")
+
+type subscriptionRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	AccountID      int64
+	PlanID         int64
+	Status         string
+	Source         string
+	PaymentID      *int64
+	StartsAt       time.Time
+	ExpiresAt      time.Time
+	EndedAt        *time.Time
+	ReminderSentAt *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (subscriptionRow) TableName() string { return "subscriptions" }
+
+// AccountByEmail implements ledger.Store.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (ledger.Owner, error) {
+	var u struct {
+		ID        int64
+		AccountID int64
+		Email     string
+	}
+	res := s.conn(ctx).Raw(`SELECT id, account_id, email FROM users WHERE email_normalized = ?`, NormalizeEmail(email)).Scan(&u)
+	if res.Error != nil {
+		return ledger.Owner{}, fmt.Errorf("user by e-mail: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ledger.Owner{}, resayil.Errorf(resayil.ENOTFOUND, "No user has the e-mail address %s.", email)
+	}
+	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
+}
+
+// PlanByCode implements ledger.Store.
+func (s *Store) PlanByCode(ctx context.Context, code resayil.TierCode) (ledger.Plan, error) {
+	var p struct {
+		ID      int64
+		Code    string
+		Name    string
+		Credits int64
+	}
+	res := s.conn(ctx).Raw(`SELECT id, code, name, credits FROM subscription_plans WHERE code = ?`, string(code)).Scan(&p)
+	if res.Error != nil {
+		return ledger.Plan{}, fmt.Errorf("plan by code: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ledger.Plan{}, resayil.Errorf(resayil.ENOTFOUND, "There is no plan %q.", code)
+	}
+	return ledger.Plan{ID: p.ID, Code: resayil.TierCode(p.Code), Name: p.Name, Credits: resayil.Credits(p.Credits)}, nil
+}
+
+// RecordGrant implements ledger.Store.
+func (s *Store) RecordGrant(ctx context.Context, g wallet.Grant, live bool, audit ledger.Audit, now time.Time) (bool, error) {
+	if err := g.Validate(); err != nil {
+		return false, err
+	}
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.insertGrant(ctx, g, live, now); err != nil {
+			return err
+		}
+		return tx.insertAudit(ctx, audit, now)
+	})
+	if errors.Is(err, errGrantExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// insertGrant writes the ledger row and adds the grant to the durable
+// balance; the caller's transaction makes them one step. The row comes first,
+// so a duplicate reference stops the transaction before any balance changes.
+func (s *Store) insertGrant(ctx context.Context, g wallet.Grant, live bool, now time.Time) error {
+	var liveAt, actor any
+	if live {
+		liveAt = now
+	}
+	if g.ActorUserID != 0 {
+		actor = int64(g.ActorUserID)
+	}
+	err := s.conn(ctx).Exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, actor_user_id, live_applied_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(g.Account), g.Reference, g.LedgerKind(), int64(g.Amount), g.Reason, actor, liveAt, now).Error
+	if IsDuplicate(err) {
+		return errGrantExists
+	}
+	if err != nil {
+		return fmt.Errorf("record grant %s: %w", g.Reference, err)
+	}
+	upsert := `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
+ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
+	if s.dialect == migrations.MySQL {
+		upsert = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
+ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
+	}
+	if err := s.conn(ctx).Exec(upsert, int64(g.Account), int64(g.Amount), now, int64(g.Amount), now).Error; err != nil {
+		return fmt.Errorf("add grant %s to wallet: %w", g.Reference, err)
+	}
+	return nil
+}
+
+func (s *Store) insertAudit(ctx context.Context, a ledger.Audit, now time.Time) error {
+	details, err := json.Marshal(a.Details)
+	if err != nil {
+		return fmt.Errorf("audit details: %w", err)
+	}
+	if err := s.conn(ctx).Exec(`INSERT INTO audit_log (actor, action, target_type, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.Actor, a.Action, a.TargetType, a.TargetID, string(details), now).Error; err != nil {
+		return fmt.Errorf("write audit log: %w", err)
+	}
+	return nil
+}
+
+// ChangePlan implements ledger.Store.
+func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, audit func(ledger.PlanChanged) ledger.Audit, now time.Time) (ledger.PlanChanged, error) {
+	var out ledger.PlanChanged
+	err := s.Tx(ctx, func(tx *Store) error {
+		out = ledger.PlanChanged{}
+		lock := ""
+		if tx.dialect == migrations.MySQL {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
+			int64(c.Account), ledger.StatusActive).Scan(&out.Ended).Error; err != nil {
+			return fmt.Errorf("find active subscriptions: %w", err)
+		}
+		if len(out.Ended) > 0 {
+			if err := tx.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ?`,
+				ledger.StatusEnded, now, now, out.Ended).Error; err != nil {
+				return fmt.Errorf("end subscriptions: %w", err)
+			}
+		}
+		if c.Plan != nil {
+			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: ledger.StatusActive, Source: ledger.SourceOperator,
+				StartsAt: c.StartsAt, ExpiresAt: c.ExpiresAt, CreatedAt: now, UpdatedAt: now}
+			if err := tx.conn(ctx).Create(&row).Error; err != nil {
+				return fmt.Errorf("insert subscription: %w", err)
+			}
+			out.Subscription = &ledger.Subscription{ID: row.ID, Account: c.Account, Plan: *c.Plan, Status: row.Status,
+				Source: row.Source, StartsAt: row.StartsAt, ExpiresAt: row.ExpiresAt}
+			if c.Grant {
+				g := wallet.Grant{Reference: ledger.SubscriptionReference(row.ID), Account: c.Account, Amount: c.Plan.Credits,
+					Kind: ledger.KindSubscription, Reason: c.Reason}
+				if err := g.Validate(); err != nil {
+					return err
+				}
+				if err := tx.insertGrant(ctx, g, live, now); err != nil {
+					return err
+				}
+				out.Grant = &g
+			}
+		}
+		return tx.insertAudit(ctx, audit(out), now)
+	})
+	if err != nil {
+		return ledger.PlanChanged{}, err
+	}
+	return out, nil
+}
+
+// MarkLive implements ledger.Store.
+func (s *Store) MarkLive(ctx context.Context, reference string, now time.Time) error {
+	if err := s.conn(ctx).Exec(`UPDATE credit_ledger SET live_applied_at = ? WHERE reference = ? AND live_applied_at IS NULL`,
+		now, reference).Error; err != nil {
+		return fmt.Errorf("mark grant live: %w", err)
+	}
+	return nil
+}
+
+// PendingLive implements ledger.Store (ix_credit_ledger_live).
+func (s *Store) PendingLive(ctx context.Context, createdBefore time.Time, afterID int64, limit int) ([]ledger.Entry, error) {
+	rows, err := s.conn(ctx).Raw(`SELECT id, reference, account_id, kind, amount_credits, created_at FROM credit_ledger
+WHERE live_applied_at IS NULL AND created_at <= ? AND id > ? ORDER BY id LIMIT ?`, createdBefore, afterID, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("pending grants: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Entry
+	for rows.Next() {
+		var e ledger.Entry
+		if err := rows.Scan(&e.ID, &e.Reference, &e.Account, &e.Kind, &e.Amount, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("pending grants: %w", err)
+		}
+		e.CreatedAt = e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending grants: %w", err)
+	}
+	return out, nil
+}
+
+// AccountTotals implements ledger.Store. Each row is one statement's
+// snapshot, so a grant or a usage flush committing meanwhile is either
+// wholly in an account's numbers or not at all.
+func (s *Store) AccountTotals(ctx context.Context, after resayil.AccountID, limit int) ([]ledger.Totals, error) {
+	rows, err := s.conn(ctx).Raw(`SELECT a.id,
+  COALESCE(w.balance_credits, 0),
+  COALESCE((SELECT SUM(l.amount_credits) FROM credit_ledger l WHERE l.account_id = a.id), 0),
+  COALESCE((SELECT SUM(u.credits) FROM usage_records u WHERE u.account_id = a.id), 0),
+  COALESCE((SELECT SUM(l.amount_credits) FROM credit_ledger l WHERE l.account_id = a.id AND l.live_applied_at IS NULL), 0)
+FROM accounts a LEFT JOIN wallets w ON w.account_id = a.id
+WHERE a.id > ? ORDER BY a.id LIMIT ?`, int64(after), limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("account totals: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Totals
+	for rows.Next() {
+		var t ledger.Totals
+		// MySQL returns SUM as DECIMAL; database/sql converts its text.
+		var bal, grants, debits, notLive sql.NullInt64
+		if err := rows.Scan(&t.Account, &bal, &grants, &debits, &notLive); err != nil {
+			return nil, fmt.Errorf("account totals: %w", err)
+		}
+		t.Balance, t.Grants = resayil.Credits(bal.Int64), resayil.Credits(grants.Int64)
+		t.Debits, t.NotLive = resayil.Credits(debits.Int64), resayil.Credits(notLive.Int64)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("account totals: %w", err)
+	}
+	return out, nil
+}
+
+// RecordedUsage implements ledger.Store (uq_usage_request_id).
+func (s *Store) RecordedUsage(ctx context.Context, requestIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(requestIDs))
+	if len(requestIDs) == 0 {
+		return out, nil
+	}
+	var found []string
+	if err := s.conn(ctx).Raw(`SELECT request_id FROM usage_records WHERE request_id IN ?`, requestIDs).Scan(&found).Error; err != nil {
+		return nil, fmt.Errorf("recorded usage: %w", err)
+	}
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
