@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,9 +21,12 @@ import (
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitmem"
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
+	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/store"
 )
 
@@ -196,6 +200,23 @@ func (a *App) checks() []httpserver.Check {
 
 // Serve runs the HTTP server on the configured address until ctx ends.
 func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
+	jobs, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }()
+	if a.Redis != nil {
+		// Grants committed while Redis was unreachable reach the live
+		// wallet here, once each (DESIGN.md "Redis mode, what is durable").
+		live, err := walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: a.cfg.RedisPrefix})
+		if err != nil {
+			return err
+		}
+		r, err := ledger.NewReconciler(ledger.ReconcilerConfig{Store: a.Store, Live: live, Log: a.log})
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = r.Run(jobs, ledger.DefaultInterval) }()
+	}
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 
