@@ -12,13 +12,16 @@ const (
 
 // TestOnly matches the packages that only tests (and the development fakes)
 // may import: the fakes of off-machine services, the test environment, this
-// package and the contract suites, named <capability>test (STYLE.md 2.3).
+// package, the contract suites named <capability>test (STYLE.md 2.3), and
+// each service's test harness (gatewaytest, apitest).
 var TestOnly = []string{
 	pkgModule + "/fake/...",
 	pkgModule + "/testenv/...",
 	pkgModule + "/archtest/...",
 	pkgModule + "/*/*test/...",
 	pkgModule + "/*/*/*test/...",
+	gatewayModule + "/internal/*test/...",
+	portalModule + "/internal/*test/...",
 }
 
 // DevFakes matches the development programs that serve the fakes; they are

@@ -24,6 +24,7 @@ import (
 	"github.com/resayil/portal/gateway/internal/routing"
 	"github.com/resayil/portal/gateway/internal/server"
 	"github.com/resayil/portal/gateway/internal/upstream"
+	"github.com/resayil/portal/gateway/internal/usage"
 	"github.com/resayil/portal/pkg/accountevents"
 	"github.com/resayil/portal/pkg/accountevents/accounteventsredis"
 	"github.com/resayil/portal/pkg/accountevents/accounteventssql"
@@ -40,18 +41,20 @@ import (
 
 // App is the assembled gateway.
 type App struct {
-	cfg      *Config
-	log      *slog.Logger
-	DB       *database.DB
-	Redis    *redis.Client
-	HTTP     *fiber.App
-	Catalog  *catalog.Live
-	Wallet   wallet.Wallet
-	Limiter  ratelimit.Limiter
-	Auth     *keyauth.Authenticator
-	Plans    *keyauth.PlanSet
-	Metrics  *metrics.Metrics
-	Chat     *server.Chat
+	cfg     *Config
+	log     *slog.Logger
+	DB      *database.DB
+	Redis   *redis.Client
+	HTTP    *fiber.App
+	Catalog *catalog.Live
+	Wallet  wallet.Wallet
+	Limiter ratelimit.Limiter
+	Auth    *keyauth.Authenticator
+	Plans   *keyauth.PlanSet
+	Metrics *metrics.Metrics
+	Chat    *server.Chat
+	// Usage is the Redis-mode usage writer (nil in embedded mode).
+	Usage    *usage.Writer
 	events   accountevents.Subscriber
 	lastUsed *keyauth.LastUsedFlusher
 	workers  []worker

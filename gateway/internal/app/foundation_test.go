@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/resayil/portal/gateway/internal/app"
+	"github.com/resayil/portal/gateway/internal/gatewaytest"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/testenv"
 )
@@ -16,7 +17,8 @@ import (
 func newTestApp(t *testing.T, env ...string) *app.App {
 	t.Helper()
 	var cfg app.Config
-	if err := config.Load(&cfg, append([]string{"RESAYIL_DATA_DIR=" + t.TempDir()}, env...)); err != nil {
+	base := []string{"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_MODELS_FILE=" + gatewaytest.ModelsFile(), "RESAYIL_GATEWAY_METRICS_ADDR="}
+	if err := config.Load(&cfg, append(base, env...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.Validate(); err != nil {

@@ -1,10 +1,24 @@
 package app
 
-import "github.com/resayil/portal/pkg/wallet/walletredis"
+import (
+	"context"
 
-// usageWriter starts the Redis-mode background writer that moves usage
-// events from Redis streams into usage_records and durable debits.
+	"github.com/resayil/portal/gateway/internal/usage"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+)
+
+// usageWriter registers the Redis-mode background writer that moves usage
+// events from the wallet's streams into usage_records and durable debits.
+// It is closed after the HTTP server drained, so the last settlements are
+// written before the process exits (invariant 7).
 func (a *App) usageWriter(w *walletredis.Wallet) error {
-	_ = w
+	uw, err := usage.New(a.Redis, a.DB, usage.Config{
+		Prefix: a.cfg.RedisPrefix, Shards: w.Keys().Shards(), FlushInterval: a.cfg.UsageFlushInterval, Logger: a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.Usage = uw
+	a.workers = append(a.workers, worker{name: "usage-writer", close: func(ctx context.Context) error { return uw.Close(ctx) }})
 	return nil
 }

@@ -1,0 +1,101 @@
+package usage
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
+)
+
+// entry is one stream entry and where it came from.
+type entry struct {
+	stream string
+	msg    redis.XMessage
+}
+
+// record is an entry that decoded into a usage record.
+type record struct {
+	stream string
+	usage  walletredis.Usage
+}
+
+// decode turns an entry into a record, or says why it cannot be recorded
+// correctly (the entry is then parked).
+func decode(e entry) (record, error) {
+	u, err := walletredis.DecodeUsage(e.msg)
+	if err != nil {
+		return record{}, err
+	}
+	if err := fits(u); err != nil {
+		return record{}, fmt.Errorf("usage event %s: %w", e.msg.ID, err)
+	}
+	return record{stream: e.stream, usage: u}, nil
+}
+
+// Column sizes of usage_records (migrations/*/00001_init.sql).
+const (
+	maxClientRequestID = 128
+	maxModel           = 128
+	maxBackend         = 16
+	maxStatus          = 32
+)
+
+// fits reports a value the usage_records columns cannot hold. MySQL's strict
+// mode rejects such a row, which would fail its whole batch on every retry;
+// checked here, only the bad entry is parked.
+func fits(u walletredis.Usage) error {
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"request_id", u.RequestID, wallet.MaxRequestIDLen},
+		{"client_request_id", u.ClientRequestID, maxClientRequestID},
+		{"model", u.Model, maxModel},
+		{"backend", u.Backend, maxBackend},
+		{"status", u.Status, maxStatus},
+	} {
+		if len(f.v) > f.max {
+			return fmt.Errorf("%s is %d bytes, at most %d fit", f.name, len(f.v), f.max)
+		}
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s is not valid UTF-8", f.name)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"prompt_tokens", int64(u.PromptTokens)},
+		{"completion_tokens", int64(u.CompletionTokens)},
+		{"total_tokens", int64(u.TotalTokens)},
+		{"latency_ms", u.Latency.Milliseconds()},
+		{"ttfb_ms", u.TTFB.Milliseconds()},
+	} {
+		if f.v < 0 || f.v > math.MaxInt32 {
+			return fmt.Errorf("%s %d out of range", f.name, f.v)
+		}
+	}
+	switch {
+	case u.Credits < 0 || u.Shortfall < 0:
+		return errors.New("negative credits")
+	case u.CreatedAt.Before(time.UnixMilli(1)):
+		return errors.New("no created_at_ms")
+	}
+	return nil
+}
+
+// streamTime is when an entry was added, from its id ("<ms>-<seq>").
+func streamTime(id string) (time.Time, bool) {
+	var ms, seq int64
+	if _, err := fmt.Sscanf(id, "%d-%d", &ms, &seq); err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
+}
