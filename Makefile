@@ -29,4 +29,7 @@ lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l pkg migrations gateway portal-api)" || (gofmt -l pkg migrations gateway portal-api; exit 1)
 	go vet $(GO_PKGS)
 
-.PHONY: help run test test-go services build lint
+bench: services ## measure direct upstream, floor proxy and both gateway modes in one run; report in bench/results/latest.md
+	cd bench && GOWORK=off go run ./cmd/bench $(BENCH_FLAGS)
+
+.PHONY: help run test test-go services build lint bench
