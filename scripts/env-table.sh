@@ -10,7 +10,7 @@ table=$(awk '
 	/^RESAYIL_[A-Z0-9_]+=/ {
 		i = index($0, "="); name = substr($0, 1, i - 1); def = substr($0, i + 1)
 		if (def == "") def = "*(empty)*"; else def = "`" def "`"
-		gsub(/\|/, "\\|", c)
+		gsub(/[|]/, "\\\\|", c)
 		printf "| `%s` | %s | %s |\n", name, def, c
 		c = ""
 	}

@@ -19,6 +19,9 @@ say "building"
 go build -o "$BIN/portal-api" ./portal-api/cmd/portal-api
 go build -o "$BIN/gateway" ./gateway/cmd/gateway
 go build -o "$BIN/fakeollama" ./pkg/cmd/fakeollama
+if [ -z "${RESAYIL_MYFATOORAH_TOKEN:-}" ]; then
+	go build -o "$BIN/fakemyfatoorah" ./pkg/cmd/fakemyfatoorah
+fi
 
 say "migrating and seeding $RESAYIL_DATA_DIR"
 "$BIN/portal-api" migrate up
@@ -45,6 +48,24 @@ else
 	pids+=($!)
 fi
 
+if [ -n "${RESAYIL_MYFATOORAH_TOKEN:-}" ]; then
+	say "using MyFatoorah at ${RESAYIL_MYFATOORAH_BASE_URL:-https://api.myfatoorah.com}"
+else
+	# No token: payments go to the development FAKE MyFatoorah (a pay page
+	# with Pay / Cancel buttons, signed webhooks back to this portal). The
+	# fake accepts localhost callback URLs, which the real service refuses.
+	MF_ADDR=${FAKE_MYFATOORAH_ADDR:-127.0.0.1:8089}
+	export RESAYIL_MYFATOORAH_BASE_URL="http://$MF_ADDR"
+	export RESAYIL_MYFATOORAH_TOKEN=dev-token
+	export RESAYIL_MYFATOORAH_WEBHOOK_SECRET=${RESAYIL_MYFATOORAH_WEBHOOK_SECRET:-dev-webhook-secret}
+	say "RESAYIL_MYFATOORAH_TOKEN is empty: starting the development FAKE MyFatoorah at $RESAYIL_MYFATOORAH_BASE_URL"
+	say "  NO REAL PAYMENTS: checkout links open the fake's pay page (Pay / Cancel); set RESAYIL_MYFATOORAH_TOKEN for the real service"
+	"$BIN/fakemyfatoorah" -addr "$MF_ADDR" -token "$RESAYIL_MYFATOORAH_TOKEN" \
+		-webhook-url "http://127.0.0.1:${PORTAL_ADDR##*:}/api/v1/webhooks/myfatoorah" \
+		-webhook-secret "$RESAYIL_MYFATOORAH_WEBHOOK_SECRET" &
+	pids+=($!)
+fi
+
 "$BIN/portal-api" serve &
 pids+=($!)
 "$BIN/gateway" serve &
@@ -61,6 +82,9 @@ done
 
 say "portal API:  http://localhost:$(port "$PORTAL_ADDR")/api/v1  (health: /healthz, /readyz)"
 say "gateway:     http://localhost:$(port "$GATEWAY_ADDR")/v1     (OpenAI-compatible base URL)"
+if [ -n "${MF_ADDR:-}" ]; then
+	say "payments:    FAKE MyFatoorah at $RESAYIL_MYFATOORAH_BASE_URL (development only, no money moves)"
+fi
 if [ -f "$RESAYIL_DATA_DIR/admin-password" ]; then
 	say "admin login: ${RESAYIL_ADMIN_EMAIL:-admin@resayil.local} / $(cat "$RESAYIL_DATA_DIR/admin-password")"
 else

@@ -23,7 +23,6 @@ import (
 	"github.com/resayil/portal/gateway/internal/metrics"
 	"github.com/resayil/portal/gateway/internal/routing"
 	"github.com/resayil/portal/gateway/internal/server"
-	"github.com/resayil/portal/gateway/internal/upstream"
 	"github.com/resayil/portal/gateway/internal/usage"
 	"github.com/resayil/portal/pkg/accountevents"
 	"github.com/resayil/portal/pkg/accountevents/accounteventsredis"
@@ -53,12 +52,22 @@ type App struct {
 	Plans   *keyauth.PlanSet
 	Metrics *metrics.Metrics
 	Chat    *server.Chat
+	// Router routes admitted requests (slots, queue, failover, budget).
+	Router *routing.Router
 	// Usage is the Redis-mode usage writer (nil in embedded mode).
 	Usage    *usage.Writer
 	events   accountevents.Subscriber
 	lastUsed *keyauth.LastUsedFlusher
 	workers  []worker
+	now      func() time.Time
 }
+
+// Option adjusts what New builds; tests use them.
+type Option func(*App)
+
+// WithClock sets the clock that says which Kuwait day the cloud budget
+// counts (tests turn the day at midnight without waiting for it).
+func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
 
 // worker is a background loop that runs until its context ends and
 // finishes its work in close (invariant 7: nothing queued is lost).
@@ -71,12 +80,15 @@ type worker struct {
 // New opens the database (and Redis when configured) and builds the app.
 // The gateway never migrates: portal-api owns the schema, and a database
 // that is behind makes the gateway unready.
-func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*App, error) {
 	db, err := database.Open(ctx, cfg.DSN(), database.Options{})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, DB: db}
+	a := &App{cfg: cfg, log: log, DB: db, now: time.Now}
+	for _, o := range opts {
+		o(a)
+	}
 	if err := a.build(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -110,20 +122,19 @@ func (a *App) build(ctx context.Context) error {
 		a.Wallet = walletsql.New(a.DB, walletsql.Config{})
 		a.events = accounteventssql.New(a.DB.SQL, accounteventssql.Config{PollInterval: cfg.EventPollInterval, Logger: a.log})
 	}
-	timeouts := upstream.Timeouts{Connect: cfg.ConnectTimeout, FirstByte: cfg.FirstByteTimeout, Idle: cfg.IdleTimeout}
-	router := &routing.Router{Local: upstream.New(upstream.Local, cfg.OllamaURL, "", timeouts)}
-	if cfg.CloudURL != "" {
-		router.Cloud = upstream.New(upstream.Cloud, cfg.CloudURL, cfg.CloudAPIKey.Reveal(), timeouts)
-	}
 	a.Metrics = metrics.New(a.Catalog)
+	if a.Router, err = a.routing(); err != nil {
+		return err
+	}
+	a.Metrics.Routing(a.Router)
 	a.Chat = &server.Chat{
 		Log:  a.log,
 		Auth: a.Auth,
 		Admission: &admission.Admission{
 			Catalog: a.Catalog, Limiter: a.Limiter, Wallet: a.Wallet, Plans: a.Plans, Lease: cfg.HoldLease,
-			Cloud: router.Cloud != nil,
+			Cloud: cfg.CloudEnabled(),
 		},
-		Router:    router,
+		Router:    a.Router,
 		PublicURL: cfg.PublicURL,
 		Observer:  a.Metrics,
 		InFlight:  a.Metrics.InFlight,
@@ -189,6 +200,7 @@ func (a *App) checks() []httpserver.Check {
 			return nil
 		},
 	}}
+	checks = append(checks, httpserver.Check{Name: "upstreams", Run: func(ctx context.Context) error { return a.Router.Check(ctx) }})
 	if a.cfg.RedisURL != "" {
 		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
 			if err := a.Redis.Ping(ctx).Err(); err != nil {
@@ -268,6 +280,16 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	a.workers = append(a.workers, worker{name: "account-events", run: func(ctx context.Context) {
 		err := a.events.Subscribe(ctx, func(ev accountevents.Event) {
 			a.Auth.HandleEvent(ev)
+			if b := a.Router.Budget(); b != nil {
+				switch ev.Kind {
+				case accountevents.KindKeyRevoked, accountevents.KindAccountDisabled, accountevents.KindAccountEnabled,
+					accountevents.KindPlanChanged, accountevents.KindWalletGranted:
+				default:
+					// cloud_budget_changed, resync, or a kind this gateway does
+					// not know: re-read today's cap.
+					b.Poke()
+				}
+			}
 			switch ev.Kind {
 			case accountevents.KindPlanChanged, accountevents.KindResync:
 				rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -280,7 +302,7 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 		if err != nil {
 			a.log.Error("account events stopped", "err", err)
 		}
-	}})
+	}}, worker{name: "routing", run: a.Router.Run})
 	for _, w := range a.workers {
 		if w.run == nil {
 			continue

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +15,31 @@ type Config struct {
 	config.Common
 	Addr        string `env:"GATEWAY_ADDR" envDefault:":8080"`
 	MetricsAddr string `env:"GATEWAY_METRICS_ADDR" envDefault:"127.0.0.1:9090"`
-	OllamaURL   string `env:"OLLAMA_URL" envDefault:"http://127.0.0.1:11434"`
-	// CloudURL is an OpenAI-compatible base URL (without /v1); empty turns
-	// the cloud off.
-	CloudURL    string        `env:"CLOUD_URL"`
+	// OllamaURL is the one local host when OllamaURLs is empty.
+	OllamaURL string `env:"OLLAMA_URL" envDefault:"http://127.0.0.1:11434"`
+	// OllamaURLs lists the local hosts, comma-separated, each with its
+	// parallel slots after a bar (its OLLAMA_NUM_PARALLEL; default 1):
+	// "http://gpu1:11434|4,http://gpu2:11434|2". It supersedes OllamaURL.
+	OllamaURLs string `env:"OLLAMA_URLS"`
+	// CloudURL is an OpenAI-compatible base URL (without /v1); the cloud is
+	// on only with a CloudAPIKey.
+	CloudURL    string        `env:"CLOUD_URL" envDefault:"https://ollama.com"`
 	CloudAPIKey config.Secret `env:"CLOUD_API_KEY"`
-	ModelsFile  string        `env:"MODELS_FILE" envDefault:"config/models.yaml"`
+	// LocalQueueThreshold: with more requests than this waiting for a
+	// local slot, plans with the cloud go there instead of waiting.
+	LocalQueueThreshold int `env:"LOCAL_QUEUE_THRESHOLD" envDefault:"3"`
+	// LocalQueueMax bounds the local queue; beyond it a request gets 503
+	// server_busy at once.
+	LocalQueueMax int `env:"LOCAL_QUEUE_MAX" envDefault:"256"`
+	// QueueTimeout bounds a request's wait for a local slot.
+	QueueTimeout time.Duration `env:"QUEUE_TIMEOUT" envDefault:"30s"`
+	// QueueAging is the wait worth one priority level (so nobody starves).
+	QueueAging time.Duration `env:"QUEUE_AGING" envDefault:"10s"`
+	// CloudDailyBudget is the default cap of cloud requests per Kuwait day.
+	CloudDailyBudget int64 `env:"CLOUD_DAILY_BUDGET" envDefault:"500"`
+	// HealthInterval spaces the probes of the local hosts and the cloud.
+	HealthInterval time.Duration `env:"UPSTREAM_HEALTH_INTERVAL" envDefault:"5s"`
+	ModelsFile     string        `env:"MODELS_FILE" envDefault:"config/models.yaml"`
 	// RestrictedModels are never listed, routed or named (invariant 4).
 	RestrictedModels string        `env:"RESTRICTED_MODELS" envDefault:"glm-4.7-flash,bge-m3,nomic-embed-text"`
 	MaxBodyBytes     int           `env:"MAX_BODY_BYTES" envDefault:"4194304"`
@@ -34,6 +54,57 @@ type Config struct {
 	// EventPollInterval is how often embedded mode polls account events.
 	EventPollInterval time.Duration `env:"EVENT_POLL_INTERVAL" envDefault:"1s"`
 }
+
+// LocalHost is one local Ollama host and its parallel slots.
+type LocalHost struct {
+	URL   string
+	Slots int
+}
+
+// MaxSlots bounds one host's slots.
+const MaxSlots = 1024
+
+// LocalHosts parses OLLAMA_URLS, or returns OLLAMA_URL with one slot.
+func (c *Config) LocalHosts() ([]LocalHost, error) {
+	if strings.TrimSpace(c.OllamaURLs) == "" {
+		if !validURL(c.OllamaURL) {
+			return nil, config.Invalid("OLLAMA_URL", "must be an absolute http(s) URL, got %q", c.OllamaURL)
+		}
+		return []LocalHost{{URL: strings.TrimRight(c.OllamaURL, "/"), Slots: 1}}, nil
+	}
+	var out []LocalHost
+	seen := map[string]bool{}
+	for _, item := range strings.Split(c.OllamaURLs, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		u, n, hasSlots := strings.Cut(item, "|")
+		h := LocalHost{URL: strings.TrimRight(strings.TrimSpace(u), "/"), Slots: 1}
+		if hasSlots {
+			v, err := strconv.Atoi(strings.TrimSpace(n))
+			if err != nil || v < 1 || v > MaxSlots {
+				return nil, config.Invalid("OLLAMA_URLS", "slots after | must be a whole number from 1 to %d, got %q in %q", MaxSlots, n, item)
+			}
+			h.Slots = v
+		}
+		if !validURL(h.URL) || strings.ContainsAny(h.URL, "{}|\n") {
+			return nil, config.Invalid("OLLAMA_URLS", "each host must be an absolute http(s) URL such as http://gpu1:11434|4, got %q", item)
+		}
+		if seen[h.URL] {
+			return nil, config.Invalid("OLLAMA_URLS", "host %q is listed twice", h.URL)
+		}
+		seen[h.URL] = true
+		out = append(out, h)
+	}
+	if len(out) == 0 {
+		return nil, config.Invalid("OLLAMA_URLS", "lists no host")
+	}
+	return out, nil
+}
+
+// CloudEnabled reports whether a cloud backend is configured.
+func (c *Config) CloudEnabled() bool { return c.CloudAPIKey != "" }
 
 // Restricted returns the restricted model names.
 func (c *Config) Restricted() []string {
@@ -64,11 +135,20 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if !validURL(c.OllamaURL) {
-		return config.Invalid("OLLAMA_URL", "must be an absolute http(s) URL, got %q", c.OllamaURL)
+	if _, err := c.LocalHosts(); err != nil {
+		return err
 	}
-	if c.CloudURL != "" && !validURL(c.CloudURL) {
+	if c.CloudEnabled() && !validURL(c.CloudURL) {
 		return config.Invalid("CLOUD_URL", "must be an absolute http(s) URL, got %q", c.CloudURL)
+	}
+	if c.LocalQueueThreshold < 0 {
+		return config.Invalid("LOCAL_QUEUE_THRESHOLD", "must not be negative, got %d", c.LocalQueueThreshold)
+	}
+	if c.LocalQueueMax < 1 {
+		return config.Invalid("LOCAL_QUEUE_MAX", "must be at least 1, got %d", c.LocalQueueMax)
+	}
+	if c.CloudDailyBudget < 0 || c.CloudDailyBudget > 1_000_000_000 {
+		return config.Invalid("CLOUD_DAILY_BUDGET", "must be a whole number from 0 to 1000000000, got %d", c.CloudDailyBudget)
 	}
 	if c.ModelsFile == "" {
 		return config.Invalid("MODELS_FILE", "must name the model catalog file")
@@ -80,6 +160,7 @@ func (c *Config) Validate() error {
 		"UPSTREAM_CONNECT_TIMEOUT": c.ConnectTimeout, "UPSTREAM_FIRST_BYTE_TIMEOUT": c.FirstByteTimeout,
 		"UPSTREAM_IDLE_TIMEOUT": c.IdleTimeout, "HOLD_LEASE": c.HoldLease, "USAGE_FLUSH_INTERVAL": c.UsageFlushInterval,
 		"KEY_CACHE_TTL": c.KeyCacheTTL, "EVENT_POLL_INTERVAL": c.EventPollInterval,
+		"QUEUE_TIMEOUT": c.QueueTimeout, "QUEUE_AGING": c.QueueAging, "UPSTREAM_HEALTH_INTERVAL": c.HealthInterval,
 	} {
 		if d <= 0 {
 			return config.Invalid(name, "must be a positive duration, got %s", d)

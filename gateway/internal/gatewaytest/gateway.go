@@ -35,6 +35,9 @@ type Options struct {
 	DSN string
 	// RedisPrefix reuses a Redis prefix (several gateways sharing Redis).
 	RedisPrefix string
+	// Now is the gateway's clock for the cloud budget's day (default
+	// time.Now).
+	Now func() time.Time
 }
 
 // Gateway is one running gateway program.
@@ -96,7 +99,11 @@ func Start(t testing.TB, o Options) *Gateway {
 	if os.Getenv("RESAYIL_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	a, err := app.New(context.Background(), &cfg, log)
+	var opts []app.Option
+	if o.Now != nil {
+		opts = append(opts, app.WithClock(o.Now))
+	}
+	a, err := app.New(context.Background(), &cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

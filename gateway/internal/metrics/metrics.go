@@ -28,6 +28,7 @@ type Metrics struct {
 	tokens    *prometheus.CounterVec
 	credits   *prometheus.CounterVec
 	shortfall *prometheus.CounterVec
+	failovers *prometheus.CounterVec
 	InFlight  prometheus.Gauge
 }
 
@@ -54,10 +55,12 @@ func New(c *catalog.Live) *Metrics {
 			Help: "Credits debited."}, []string{"model", "backend"}),
 		shortfall: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "resayil_gateway_credit_shortfall_total",
 			Help: "Credits a request cost beyond its hold and the balance (never charged)."}, []string{"model"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "resayil_gateway_failovers_total",
+			Help: "Requests that left their first backend, by reason (load, queue_timeout, queue_full, no_host, unreachable, timeout, error) and the kind of backend they went to."}, []string{"reason", "to"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "resayil_gateway_in_flight_requests",
 			Help: "Chat requests being served."}),
 	}
-	reg.MustRegister(m.requests, m.refused, m.latency, m.ttfb, m.tokens, m.credits, m.shortfall, m.InFlight)
+	reg.MustRegister(m.requests, m.refused, m.latency, m.ttfb, m.tokens, m.credits, m.shortfall, m.failovers, m.InFlight)
 	return m
 }
 

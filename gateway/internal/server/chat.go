@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -69,8 +70,13 @@ type Chat struct {
 
 	// base outlives every request; Stop cancels it after the shutdown
 	// grace so that no stream outlives the process unbilled.
-	base     context.Context
-	stop     context.CancelFunc
+	base context.Context
+	stop context.CancelFunc
+	// waitCtx bounds the waits for a local slot: Drain cancels it at once,
+	// so queued requests are answered 503 (another replica may serve them)
+	// instead of holding the shutdown.
+	waitCtx  context.Context
+	stopWait context.CancelFunc
 	inflight sync.WaitGroup
 	stopped  chan struct{}
 }
@@ -78,6 +84,7 @@ type Chat struct {
 // Init prepares the handler; call before serving.
 func (h *Chat) Init() {
 	h.base, h.stop = context.WithCancel(context.Background())
+	h.waitCtx, h.stopWait = context.WithCancel(h.base)
 	h.stopped = make(chan struct{})
 	if h.KeepAlive == 0 {
 		h.KeepAlive = time.Second
@@ -88,6 +95,7 @@ func (h *Chat) Init() {
 // then it ends the remaining streams (they settle what they generated) and
 // waits for those settlements (invariant 7).
 func (h *Chat) Drain(grace time.Duration) {
+	h.stopWait()
 	done := make(chan struct{})
 	go func() { h.inflight.Wait(); close(done) }()
 	select {
@@ -201,44 +209,80 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		}
 		return storeError(err)
 	}
-	route, err := h.Router.Route(ticket.Model, p)
+	// Serve tries backends until one sends its first event: only then is
+	// anything committed to the client, so a failure before it can still go
+	// to the next backend (external-apis.md §1.4).
+	var (
+		resp     *http.Response
+		events   *relay.Events
+		first    []byte
+		upCancel context.CancelFunc
+	)
+	lease, err := h.Router.Serve(h.waitCtx, routing.Request{ID: billingID, Model: ticket.Model, Plan: p.Plan},
+		func(b *upstream.Backend, model string) error {
+			body, err := req.Upstream(model, ticket.MaxTokens)
+			if err != nil {
+				return err
+			}
+			uctx, cancel := context.WithCancel(h.base)
+			r, err := b.ChatCompletions(uctx, body)
+			if err != nil {
+				cancel()
+				return err
+			}
+			if req.Stream {
+				ev := relay.NewEvents(r.Body)
+				f, err := ev.Next()
+				if err == nil && chat.ParseChunk(f).Error {
+					err = errors.New("upstream sent an error event first")
+				}
+				if err != nil {
+					// Nothing reached the client: as good as a 502.
+					cancel()
+					r.Body.Close()
+					return &upstream.Error{Status: fiber.StatusBadGateway, Err: err}
+				}
+				events, first = ev, append([]byte(nil), f...)
+			}
+			resp, upCancel = r, cancel
+			return nil
+		})
 	if err != nil {
 		ticket.Release(ctx)
-		return &APIError{Status: 503, Type: "server_error", Code: "model_unavailable",
-			Message: fmt.Sprintf("The model `%s` is not available right now. Please retry later.", req.Model)}
+		answer := routeError(err, req.Model)
+		r := Report{Model: req.Model, Status: 502, Refusal: "upstream_error", Duration: time.Since(start)}
+		var ae *APIError
+		if errors.As(answer, &ae) {
+			r.Status = ae.Status
+			if ae.Code != "" {
+				r.Refusal = ae.Code
+			}
+		}
+		h.observe(r)
+		return answer
 	}
-	body, err := req.Upstream(route.Model, ticket.MaxTokens)
-	if err != nil {
-		ticket.Release(ctx)
-		return err
-	}
-	uctx, cancel := context.WithCancel(h.base)
-	resp, err := route.Backend.ChatCompletions(uctx, body)
-	if err != nil {
-		cancel()
-		ticket.Release(ctx)
-		return upstreamError(err, req.Model)
-	}
+	route := lease.Route
+	cancel := upCancel
 	c.Set("x-resayil-backend", string(route.Backend.Kind))
 	usage := wallet.Usage{ClientRequestID: clientID, APIKeyID: int64(p.KeyID), Model: ticket.Model.ID, Backend: string(route.Backend.Kind)}
 	if !req.Stream {
 		defer cancel()
+		// The slot is free once the answer is read; releasing it is a Redis
+		// round trip in Redis mode that the client need not wait for (Drain
+		// still waits for it).
+		defer func() {
+			h.inflight.Add(1)
+			go func() {
+				defer h.inflight.Done()
+				lease.Release()
+			}()
+		}()
 		return h.complete(c, ctx, ticket, route, resp.Body, usage, start)
-	}
-	events := relay.NewEvents(resp.Body)
-	first, err := events.Next()
-	if err != nil {
-		// Nothing reached the client yet: an ordinary upstream error.
-		cancel()
-		resp.Body.Close()
-		ticket.Release(ctx)
-		return upstreamError(&upstream.Error{Err: err}, req.Model)
 	}
 	ttfb := time.Since(start)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")
-	first = append([]byte(nil), first...)
 	opts := relay.StreamOptions{
 		IncludeUsage: req.IncludeUsage, PublicModel: ticket.Model.ID, BackendModel: route.Model,
 		Idle: route.Backend.Timeouts.Idle, KeepAlive: h.KeepAlive, Cancel: cancel, Done: h.stopped,
@@ -248,6 +292,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	// context once this handler returns (external-apis.md §5.3).
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer h.end()
+		defer lease.Release()
 		defer cancel()
 		defer resp.Body.Close()
 		var res relay.Result
@@ -258,10 +303,41 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 			}
 			h.settle(ticket, route, res, usage, start, ttfb)
 		}()
+		// After the first byte an upstream failure is an error event, never
+		// a retry.
 		res = relay.Stream(w, first, events, opts)
 	})
 	return nil
 }
+
+// routeError maps a routing failure before the first byte to the client's
+// answer.
+func routeError(err error, model string) error {
+	switch {
+	case errors.Is(err, routing.ErrCloudExhausted):
+		// Not transient within the day: SDKs must not retry it.
+		return &APIError{Status: 503, Type: "server_error", Code: "cloud_capacity_exhausted",
+			Message: "Today's cloud capacity is used up. Cloud models are available again after midnight (Asia/Kuwait).",
+			Headers: map[string]string{"x-should-retry": "false"}}
+	case errors.Is(err, routing.ErrServerBusy):
+		// Retrying is right here: no x-should-retry.
+		return &APIError{Status: 503, Type: "server_error", Code: "server_busy",
+			Message: "The models are busy. Please retry shortly.", Headers: map[string]string{"Retry-After": strconv.Itoa(busyRetryAfter)}}
+	case errors.Is(err, routing.ErrNoBackend):
+		return &APIError{Status: 503, Type: "server_error", Code: "model_unavailable", Headers: map[string]string{"Retry-After": strconv.Itoa(busyRetryAfter)},
+			Message: fmt.Sprintf("The model `%s` is not available right now. Please retry later.", model)}
+	case resayil.ErrorCode(err) == resayil.EUNAVAILABLE:
+		return serviceUnavailable()
+	}
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		return upstreamError(err, model)
+	}
+	return err
+}
+
+// busyRetryAfter is the Retry-After of a busy answer, in seconds.
+const busyRetryAfter = 5
 
 // complete relays a non-streaming answer. fasthttp cannot see a
 // non-streaming client leave, so these run to the end and are billed.

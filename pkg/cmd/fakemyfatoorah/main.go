@@ -4,7 +4,7 @@
 // money. Point the portal's MyFatoorah base URL at it and use the same
 // token. It is a FAKE: never deploy it.
 //
-//	go run ./cmd/fakemyfatoorah -webhook-url http://127.0.0.1:8080/api/v1/payments/webhook -webhook-secret dev-secret
+//	go run ./cmd/fakemyfatoorah -webhook-url http://127.0.0.1:8081/api/v1/webhooks/myfatoorah -webhook-secret dev-webhook-secret
 package main
 
 import (

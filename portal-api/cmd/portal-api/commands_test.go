@@ -29,7 +29,7 @@ func TestCommands_MigrateSeedStatus(t *testing.T) {
 			if err != nil || !strings.Contains(out, "pending") {
 				t.Fatalf("status before up: %v\n%s", err, out)
 			}
-			if out, err := runCmd(t, env, "migrate", "up"); err != nil || !strings.Contains(out, "applied 1 migration") {
+			if out, err := runCmd(t, env, "migrate", "up"); err != nil || !strings.Contains(out, "applied 2 migration") {
 				t.Fatalf("up: %v\n%s", err, out)
 			}
 			out, err = runCmd(t, env, "seed")
@@ -61,6 +61,10 @@ func TestCommands_ConfigErrorsNameTheVariable(t *testing.T) {
 		"RESAYIL_PORTAL_ADDR":  {"RESAYIL_PORTAL_ADDR=8081"},
 		"RESAYIL_CORS_ORIGINS": {"RESAYIL_CORS_ORIGINS=localhost"},
 		"RESAYIL_ADMIN_EMAIL":  {"RESAYIL_ADMIN_EMAIL=nobody"},
+		// Production refuses to start without the MyFatoorah token, and
+		// never talks to it over plain http.
+		"RESAYIL_MYFATOORAH_TOKEN":    {"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 32)},
+		"RESAYIL_MYFATOORAH_BASE_URL": {"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 32), "RESAYIL_MYFATOORAH_TOKEN=t", "RESAYIL_MYFATOORAH_BASE_URL=http://127.0.0.1:8089"},
 	}
 	for name, env := range cases {
 		env = append(env, "RESAYIL_DATA_DIR="+t.TempDir())
@@ -73,7 +77,7 @@ func TestCommands_ConfigErrorsNameTheVariable(t *testing.T) {
 
 func TestCommands_ProductionSeedNeedsAdminPassword(t *testing.T) {
 	dsn := testenv.EmptySQLite(t)
-	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir()}
+	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_MYFATOORAH_TOKEN=t"}
 	if out, err := runCmd(t, env, "migrate", "up"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -86,7 +90,7 @@ func TestCommands_ProductionSeedNeedsAdminPassword(t *testing.T) {
 func TestCommands_ProductionServeRefusesBehindSchema(t *testing.T) {
 	dsn := testenv.EmptySQLite(t)
 	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn,
-		"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_PORTAL_ADDR=127.0.0.1:0"}
+		"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_PORTAL_ADDR=127.0.0.1:0", "RESAYIL_MYFATOORAH_TOKEN=t"}
 	_, err := runCmd(t, env, "serve")
 	if err == nil || !strings.Contains(err.Error(), "migrate up") {
 		t.Fatalf("serve on an unmigrated production database must refuse, got %v", err)

@@ -41,6 +41,9 @@ commands:
   ledger verify         check every balance equals its grants minus its usage (and, with Redis, the live balances); non-zero exit on a mismatch
   ledger reconcile [--min-age 5s]
                         apply to Redis, once each, the grants committed but not yet live (one pass)
+  cloud-budget show     today's cloud requests (Asia/Kuwait day) against the daily budget, and the alerts sent
+  cloud-budget set --today N
+                        set today's cap of cloud requests (0 turns the cloud off); every gateway applies it within 5 s
 `
 
 func main() {
@@ -82,6 +85,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return planCmd(ctx, cfg, log, environ, args, stdout)
 	case "ledger":
 		return ledgerCmd(ctx, cfg, log, environ, args, stdout)
+	case "cloud-budget":
+		return cloudBudgetCmd(ctx, cfg, log, environ, args, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)

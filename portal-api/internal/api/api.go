@@ -13,6 +13,8 @@ import (
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
+	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ledger"
 )
 
 // Deps is what the HTTP layer needs; internal/app builds it.
@@ -23,6 +25,10 @@ type Deps struct {
 	// Accounts and Keys serve the account and API-key routes.
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Billing serves plans, checkout, payments and MyFatoorah's return and
+	// webhook; Ledger the admin's credit adjustments.
+	Billing *billing.Service
+	Ledger  *ledger.Service
 	// SecureCookies marks the refresh cookie Secure (everywhere but
 	// development, which runs on plain http://localhost).
 	SecureCookies bool
@@ -49,9 +55,16 @@ func New(d Deps) *fiber.App {
 		}))
 	}
 	httpserver.MountHealth(app, d.Checks)
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	h := &handlers{
 		accounts: d.Accounts,
 		keys:     d.Keys,
+		billing:  d.Billing,
+		ledger:   d.Ledger,
+		log:      log,
 		secure:   d.SecureCookies,
 		ips:      ipResolver{trusted: d.TrustedProxies},
 	}
@@ -63,6 +76,9 @@ func New(d Deps) *fiber.App {
 type handlers struct {
 	accounts *account.Service
 	keys     *apikey.Service
+	billing  *billing.Service
+	ledger   *ledger.Service
+	log      *slog.Logger
 	secure   bool
 	ips      ipResolver
 }

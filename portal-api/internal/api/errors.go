@@ -10,6 +10,7 @@ import (
 
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/billing"
 )
 
 // errorBody is the portal's one error shape:
@@ -71,6 +72,12 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		status, ok := statusByCode[code]
 		if !ok {
 			status = fiber.StatusBadRequest
+		}
+		var pe *billing.ProviderError
+		if errors.As(err, &pe) {
+			// MyFatoorah, not we, is unavailable or refusing: 502.
+			status = fiber.StatusBadGateway
+			log.Warn("payment provider error", "request_id", httpserver.RequestID(c), "method", c.Method(), "path", c.Path(), "err", err)
 		}
 		if code == resayil.EINTERNAL {
 			log.Error("internal error", "request_id", httpserver.RequestID(c), "method", c.Method(), "path", c.Path(), "err", err)

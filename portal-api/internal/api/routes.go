@@ -30,6 +30,19 @@ var routes = []route{
 	{fiber.MethodPost, "/api/v1/api-keys", true, (*handlers).createKey},
 	{fiber.MethodGet, "/api/v1/api-keys", true, (*handlers).listKeys},
 	{fiber.MethodDelete, "/api/v1/api-keys/:id", true, (*handlers).revokeKey},
+
+	{fiber.MethodGet, "/api/v1/plans", false, (*handlers).listPlans},
+	{fiber.MethodGet, "/api/v1/topup-packs", false, (*handlers).listPacks},
+	{fiber.MethodGet, "/api/v1/billing", true, (*handlers).getBilling},
+	{fiber.MethodGet, "/api/v1/billing/payments", true, (*handlers).listPayments},
+	{fiber.MethodGet, "/api/v1/billing/payments/:id", true, (*handlers).getPayment},
+	{fiber.MethodPost, "/api/v1/billing/checkout", true, (*handlers).checkout},
+	// MyFatoorah's side: the browser's return and the signed webhook.
+	// Neither is trusted; both only say whom to ask (GetPaymentStatus).
+	{fiber.MethodGet, "/api/v1/billing/myfatoorah/return", false, (*handlers).myfatoorahReturn},
+	{fiber.MethodPost, "/api/v1/webhooks/myfatoorah", false, (*handlers).myfatoorahWebhook},
+
+	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
 }
 
 func mount(app *fiber.App, h *handlers) {

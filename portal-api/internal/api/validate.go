@@ -79,6 +79,8 @@ func fieldMessage(fe validator.FieldError) string {
 		return fmt.Sprintf("Must be at most %s characters.", fe.Param())
 	case "min":
 		return fmt.Sprintf("Must be at least %s characters.", fe.Param())
+	case "oneof":
+		return fmt.Sprintf("Must be one of: %s.", strings.ReplaceAll(fe.Param(), " ", ", "))
 	case "password":
 		return account.PasswordProblem(value)
 	case "phone":

@@ -61,6 +61,9 @@ type Options struct {
 	Env []string
 	// Events receives key revocations.
 	Events apikey.EventPublisher
+	// Clock is the program's clock; nil means a fresh NewClock. Tests that
+	// start fakes sharing the clock pass their own.
+	Clock *Clock
 }
 
 // Harness is one running portal-api and its database.
@@ -99,7 +102,10 @@ func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 			t.Logf("portal-api log:\n%s", logs.String())
 		}
 	})
-	clock := NewClock()
+	clock := o.Clock
+	if clock == nil {
+		clock = NewClock()
+	}
 	a, err := app.NewWithOptions(context.Background(), &cfg, slog.New(slog.NewTextHandler(logs, nil)), app.Options{Now: clock.Now, Events: o.Events})
 	if err != nil {
 		t.Fatal(err)

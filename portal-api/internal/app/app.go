@@ -22,10 +22,11 @@ import (
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitmem"
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
-	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
+	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/store"
 )
@@ -41,6 +42,13 @@ type App struct {
 
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Ledger grants, adjusts and verifies credits; Billing sells plans and
+	// top-ups; Jobs is the periodic work Serve runs (tests call RunDue).
+	Ledger  *ledger.Service
+	Billing *billing.Service
+	Jobs    *jobs.Scheduler
+	// live is the Redis wallet; nil in embedded mode.
+	live *walletredis.Wallet
 }
 
 // Options replace parts of the program that tests need to control. The
@@ -133,12 +141,17 @@ func (a *App) build(opts Options) error {
 		opts.Events = keyEvents{a.Events()}
 	}
 	a.Keys = apikey.NewService(a.Store, opts.Events, opts.Now, a.log)
+	if err := a.buildBilling(opts.Now); err != nil {
+		return err
+	}
 	a.HTTP = api.New(api.Deps{
 		Logger:         a.log,
 		Checks:         a.checks(),
 		Origins:        a.cfg.Origins(),
 		Accounts:       a.Accounts,
 		Keys:           a.Keys,
+		Billing:        a.Billing,
+		Ledger:         a.Ledger,
 		SecureCookies:  a.cfg.SecureCookies(),
 		TrustedProxies: proxies,
 	})
@@ -200,23 +213,21 @@ func (a *App) checks() []httpserver.Check {
 
 // Serve runs the HTTP server on the configured address until ctx ends.
 func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
-	jobs, stop := context.WithCancel(ctx)
+	bg, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }()
-	if a.Redis != nil {
+	if a.live != nil {
 		// Grants committed while Redis was unreachable reach the live
 		// wallet here, once each (DESIGN.md "Redis mode, what is durable").
-		live, err := walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: a.cfg.RedisPrefix})
-		if err != nil {
-			return err
-		}
-		r, err := ledger.NewReconciler(ledger.ReconcilerConfig{Store: a.Store, Live: live, Log: a.log})
+		r, err := ledger.NewReconciler(ledger.ReconcilerConfig{Store: a.Store, Live: a.live, Log: a.log})
 		if err != nil {
 			return err
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = r.Run(jobs, ledger.DefaultInterval) }()
+		go func() { defer wg.Done(); _ = r.Run(bg, ledger.DefaultInterval) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = a.Jobs.Run(bg, JobTick) }()
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 

@@ -27,6 +27,17 @@ type Config struct {
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For header names the client, for login throttling.
 	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// MyFatoorahBaseURL is the MyFatoorah v2 API: the live Kuwait API by
+	// default, https://apitest.myfatoorah.com for sandbox accounts, or the
+	// development fake that `make run` starts when no token is set.
+	MyFatoorahBaseURL string `env:"MYFATOORAH_BASE_URL" envDefault:"https://api.myfatoorah.com"`
+	// MyFatoorahToken is the API token; production refuses to start
+	// without it.
+	MyFatoorahToken config.Secret `env:"MYFATOORAH_TOKEN"`
+	// MyFatoorahWebhookSecret verifies the MyFatoorah-Signature of webhook
+	// V2 events; without it every webhook is refused (payments are then
+	// confirmed by the browser's return and the reconciliation job).
+	MyFatoorahWebhookSecret config.Secret `env:"MYFATOORAH_WEBHOOK_SECRET"`
 }
 
 // MinProductionBcryptCost is the floor production enforces.
@@ -57,6 +68,9 @@ func (c *Config) Validate() error {
 	if _, err := c.ProxyPrefixes(); err != nil {
 		return err
 	}
+	if u, err := url.Parse(c.MyFatoorahBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return config.Invalid("MYFATOORAH_BASE_URL", "must be an absolute http(s) URL such as https://api.myfatoorah.com, got %q", c.MyFatoorahBaseURL)
+	}
 	if c.IsProduction() {
 		if len(c.JWTSecret) < 32 {
 			return config.Invalid("JWT_SECRET", "is required in production and must be at least 32 bytes")
@@ -66,6 +80,14 @@ func (c *Config) Validate() error {
 		}
 		if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
 			return config.Invalid("ADMIN_PASSWORD", "must be at least 10 characters")
+		}
+		// Production binaries never talk to the development fake: they need
+		// the real API's token, over https.
+		if c.MyFatoorahToken == "" {
+			return config.Invalid("MYFATOORAH_TOKEN", "is required in production: the MyFatoorah API token (MyFatoorah portal, Integration Settings)")
+		}
+		if !strings.HasPrefix(c.MyFatoorahBaseURL, "https://") {
+			return config.Invalid("MYFATOORAH_BASE_URL", "must be https in production, got %q", c.MyFatoorahBaseURL)
 		}
 	}
 	return nil

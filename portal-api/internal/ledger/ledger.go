@@ -132,7 +132,11 @@ func (e Entry) Grant() wallet.Grant {
 // Audit is an audit_log row.
 type Audit struct {
 	// Actor names who acted when it is not a portal user, e.g. "cli".
-	Actor      string
+	Actor string
+	// ActorUserID is the portal user who acted (an admin), or 0.
+	ActorUserID resayil.UserID
+	// IP is the actor's address, when they acted over HTTP.
+	IP         string
 	Action     string
 	TargetType string
 	TargetID   string
@@ -183,6 +187,9 @@ type Store interface {
 	// AccountByEmail returns the user with the e-mail (compared
 	// case-insensitively) and their personal account.
 	AccountByEmail(ctx context.Context, email string) (Owner, error)
+	// AccountByUserID returns the user with the id and their personal
+	// account.
+	AccountByUserID(ctx context.Context, id resayil.UserID) (Owner, error)
 	// PlanByCode returns the subscription plan with the code.
 	PlanByCode(ctx context.Context, code resayil.TierCode) (Plan, error)
 	// RecordGrant commits, in one transaction, the credit_ledger row of g
@@ -191,6 +198,13 @@ type Store interface {
 	// and the audit row. When the reference is already in the ledger it
 	// commits nothing and returns applied false.
 	RecordGrant(ctx context.Context, g wallet.Grant, live bool, audit Audit, now time.Time) (applied bool, err error)
+	// RecordDebit commits, in one transaction: the account's
+	// wallets.balance_credits lowered by d.Amount only when its available
+	// balance (balance - held) is at least d.Amount, the credit_ledger row
+	// of the debit (amount -d.Amount, live_applied_at = now when live, else
+	// NULL) and the audit row. When the balance is short it commits nothing
+	// and returns a *wallet.InsufficientCreditsError.
+	RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit Audit, now time.Time) error
 	// ChangePlan commits, in one transaction: every active subscription of
 	// c.Account ended (status ended, ended_at now); c's subscription
 	// inserted (source operator) unless c.Plan is nil; when c.Grant, the
@@ -217,6 +231,13 @@ type LiveWallet interface {
 	// Credit applies g to the live balance once per g.Reference and
 	// reports whether this call applied it.
 	Credit(ctx context.Context, g wallet.Grant) (applied bool, err error)
+	// Withdraw takes g.Amount (positive) from the live balance once per
+	// g.Reference, never below zero (an *wallet.InsufficientCreditsError
+	// then), consuming the hold Reserve placed under g.Reference.
+	Withdraw(ctx context.Context, g wallet.Grant) (applied bool, err error)
+	// Reserve and Release hold live credits (wallet.Wallet's).
+	Reserve(ctx context.Context, h wallet.Hold) (resayil.Credits, error)
+	Release(ctx context.Context, account resayil.AccountID, requestID string) (resayil.Credits, error)
 	// Balance returns the live balance of the account.
 	Balance(ctx context.Context, account resayil.AccountID) (wallet.Balance, error)
 }
@@ -302,10 +323,18 @@ func (s *Service) owner(ctx context.Context, email string) (Owner, error) {
 // applyLive credits a committed grant to the live wallet and then marks its
 // row live. Only after Credit returned without error may the row be marked:
 // a marked row counts in a cold load, so marking first could lose the grant.
+// A negative amount is an admin debit, withdrawn by reference the same way.
 func applyLive(ctx context.Context, store Store, live LiveWallet, g wallet.Grant, now time.Time) (bool, error) {
-	applied, err := live.Credit(ctx, g)
+	var applied bool
+	var err error
+	if g.Amount < 0 {
+		g.Amount = -g.Amount
+		applied, err = live.Withdraw(ctx, g)
+	} else {
+		applied, err = live.Credit(ctx, g)
+	}
 	if err != nil {
-		return false, fmt.Errorf("credit live wallet: %w", err)
+		return false, fmt.Errorf("apply to live wallet: %w", err)
 	}
 	if err := store.MarkLive(ctx, g.Reference, now); err != nil {
 		// Redis has it; the reconciler's retry is a no-op there and marks it.

@@ -55,6 +55,71 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (ledger.Owner,
 	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
 }
 
+// AccountByUserID implements ledger.Store.
+func (s *Store) AccountByUserID(ctx context.Context, id resayil.UserID) (ledger.Owner, error) {
+	var u struct {
+		ID        int64
+		AccountID int64
+		Email     string
+	}
+	res := s.conn(ctx).Raw(`SELECT id, account_id, email FROM users WHERE id = ?`, int64(id)).Scan(&u)
+	if res.Error != nil {
+		return ledger.Owner{}, fmt.Errorf("user by id: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ledger.Owner{}, resayil.Errorf(resayil.ENOTFOUND, "No user has the id %d.", id)
+	}
+	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
+}
+
+// RecordDebit implements ledger.Store. The wallet row is locked first (FOR
+// UPDATE on MySQL, as walletsql does), then lowered by a conditional UPDATE
+// that only passes while the available balance covers the debit, so a
+// concurrent request's hold or debit cannot make it overdraw (invariant 1);
+// the CHECK (balance_credits >= 0) is the last guard.
+func (s *Store) RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit ledger.Audit, now time.Time) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return s.Tx(ctx, func(tx *Store) error {
+		lock := ""
+		if tx.dialect == migrations.MySQL {
+			lock = " FOR UPDATE"
+		}
+		var w struct {
+			BalanceCredits int64
+			HeldCredits    int64
+		}
+		if err := tx.conn(ctx).Raw(`SELECT balance_credits, held_credits FROM wallets WHERE account_id = ?`+lock, int64(d.Account)).Scan(&w).Error; err != nil {
+			return fmt.Errorf("lock wallet: %w", err)
+		}
+		res := tx.conn(ctx).Exec(`UPDATE wallets SET balance_credits = balance_credits - ?, updated_at = ?
+WHERE account_id = ? AND balance_credits - held_credits >= ?`, int64(d.Amount), now, int64(d.Account), int64(d.Amount))
+		if res.Error != nil {
+			return fmt.Errorf("debit wallet: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return wallet.Insufficient(resayil.Credits(max(w.BalanceCredits-w.HeldCredits, 0)), d.Amount)
+		}
+		var liveAt, actor any
+		if live {
+			liveAt = now
+		}
+		if d.ActorUserID != 0 {
+			actor = int64(d.ActorUserID)
+		}
+		err := tx.conn(ctx).Exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, actor_user_id, live_applied_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(d.Account), d.Reference, d.LedgerKind(), -int64(d.Amount), d.Reason, actor, liveAt, now).Error
+		if IsDuplicate(err) {
+			return resayil.Errorf(resayil.ECONFLICT, "The ledger reference %s is already in use.", d.Reference)
+		}
+		if err != nil {
+			return fmt.Errorf("record debit %s: %w", d.Reference, err)
+		}
+		return tx.insertAudit(ctx, audit, now)
+	})
+}
+
 // PlanByCode implements ledger.Store.
 func (s *Store) PlanByCode(ctx context.Context, code resayil.TierCode) (ledger.Plan, error) {
 	var p struct {
@@ -129,8 +194,12 @@ func (s *Store) insertAudit(ctx context.Context, a ledger.Audit, now time.Time) 
 	if err != nil {
 		return fmt.Errorf("audit details: %w", err)
 	}
-	if err := s.conn(ctx).Exec(`INSERT INTO audit_log (actor, action, target_type, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		a.Actor, a.Action, a.TargetType, a.TargetID, string(details), now).Error; err != nil {
+	var actorUser any
+	if a.ActorUserID != 0 {
+		actorUser = int64(a.ActorUserID)
+	}
+	if err := s.conn(ctx).Exec(`INSERT INTO audit_log (actor_user_id, actor, action, target_type, target_id, details, ip, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		actorUser, a.Actor, a.Action, a.TargetType, a.TargetID, string(details), a.IP, now).Error; err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
 	return nil

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ledger"
+)
+
+func (h *handlers) listPlans(c *fiber.Ctx) error {
+	plans, err := h.billing.Plans(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := planList{Data: make([]planDTO, len(plans))}
+	for i, p := range plans {
+		out.Data[i] = toPlanDTO(p)
+	}
+	return c.JSON(out)
+}
+
+func (h *handlers) listPacks(c *fiber.Ctx) error {
+	packs, err := h.billing.Packs(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := packList{Data: make([]packDTO, len(packs))}
+	for i, p := range packs {
+		out.Data[i] = toPackDTO(p)
+	}
+	return c.JSON(out)
+}
+
+func (h *handlers) getBilling(c *fiber.Ctx) error {
+	o, err := h.billing.Overview(c.UserContext(), caller(c).User.AccountID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(toBillingDTO(o))
+}
+
+// defaultPageSize is the page of payments without ?limit.
+const defaultPageSize = 20
+
+func (h *handlers) listPayments(c *fiber.Ctx) error {
+	limit := defaultPageSize
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return resayil.Invalid(resayil.FieldError{Field: "limit", Message: "Must be a whole number from 1 to 100."})
+		}
+		limit = n
+	}
+	var before int64
+	if v := c.Query("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return resayil.Invalid(resayil.FieldError{Field: "cursor", Message: "Must be a next_cursor from a previous page."})
+		}
+		before = n
+	}
+	page, err := h.billing.Payments(c.UserContext(), caller(c).User.AccountID, billing.PaymentID(before), limit)
+	if err != nil {
+		return err
+	}
+	out := paymentPage{Data: make([]paymentDTO, len(page.Payments))}
+	for i, p := range page.Payments {
+		out.Data[i] = toPaymentDTO(p)
+	}
+	if page.Next != 0 {
+		next := strconv.FormatInt(int64(page.Next), 10)
+		out.NextCursor = &next
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(out)
+}
+
+var errPaymentNotFound = resayil.Errorf(resayil.ENOTFOUND, "The payment does not exist.")
+
+func (h *handlers) getPayment(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errPaymentNotFound
+	}
+	p, err := h.billing.Payment(c.UserContext(), caller(c).User.AccountID, billing.PaymentID(id))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(toPaymentDTO(p))
+}
+
+func (h *handlers) checkout(c *fiber.Ctx) error {
+	var req checkoutRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	u := caller(c).User
+	p, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(checkoutResponse{PaymentID: int64(p.ID), PaymentURL: p.PaymentURL})
+}
+
+// myfatoorahReturn is where MyFatoorah sends the browser back after the
+// payment page (CallBackUrl and ErrorUrl), with ?paymentId=…. The status
+// comes from GetPaymentStatus, never from the browser; whatever happens,
+// the browser goes on to the SPA's result page.
+func (h *handlers) myfatoorahReturn(c *fiber.Ctx) error {
+	out, err := h.billing.Return(c.UserContext(), c.Query("paymentId"))
+	if err != nil && !errors.Is(err, billing.ErrUnknownPayment) { // billing logged what it knows
+		level := h.log.Warn
+		if resayil.ErrorCode(err) == resayil.EINTERNAL {
+			level = h.log.Error
+		}
+		level("myfatoorah return not confirmed", "request_id", httpserver.RequestID(c), "err", err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Redirect(h.billing.ResultURL(out), fiber.StatusFound)
+}
+
+type webhookAck struct {
+	Status string `json:"status"`
+}
+
+// myfatoorahWebhook receives MyFatoorah's webhook V2: a bad or missing
+// signature is 401 and changes nothing; a payment-status event is
+// confirmed with GetPaymentStatus and applied; anything else is
+// acknowledged (2xx) so MyFatoorah stops retrying it.
+func (h *handlers) myfatoorahWebhook(c *fiber.Ctx) error {
+	body := append([]byte(nil), c.Body()...)
+	if _, err := h.billing.Webhook(c.UserContext(), body, c.Get("MyFatoorah-Signature")); err != nil {
+		return err
+	}
+	return c.JSON(webhookAck{Status: "ok"})
+}
+
+var errAdminOnly = resayil.Errorf(resayil.EFORBIDDEN, "Only administrators may do this.")
+
+// adminOnly admits only callers with the admin role.
+func adminOnly(fn func(h *handlers, c *fiber.Ctx) error) func(h *handlers, c *fiber.Ctx) error {
+	return func(h *handlers, c *fiber.Ctx) error {
+		if caller(c).User.Role != resayil.RoleAdmin {
+			return errAdminOnly
+		}
+		return fn(h, c)
+	}
+}
+
+var errUserNotFound = resayil.Errorf(resayil.ENOTFOUND, "The user does not exist.")
+
+func (h *handlers) adjustCredits(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return errUserNotFound
+	}
+	var req adjustCreditsRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	admin := caller(c).User
+	res, err := h.ledger.Adjust(c.UserContext(), ledger.AdjustRequest{
+		User: resayil.UserID(id), Delta: resayil.Credits(*req.Delta), Reason: req.Reason,
+		ActorUserID: admin.ID, IP: h.ips.clientIP(c),
+	})
+	if err != nil && !errors.Is(err, ledger.ErrNotLive) {
+		return err
+	}
+	out := adjustCreditsResponse{Reference: res.Reference, UserID: int64(res.Owner.User), AccountID: int64(res.Owner.Account),
+		Delta: int64(res.Delta), Live: res.Live}
+	if b, err := h.billing.Balance(c.UserContext(), res.Owner.Account); err == nil {
+		out.BalanceCredits, out.AvailableCredits = int64(b.Total), int64(b.Available)
+	} else {
+		h.log.Warn("credits adjusted but the balance could not be read", "account", res.Owner.Account, "err", err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(out)
+}

@@ -1,0 +1,160 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+)
+
+// AuditCreditsAdjust is the audit action of an admin's adjustment through
+// the portal API.
+const AuditCreditsAdjust = "credits.adjust"
+
+// MaxAdjust bounds one adjustment: a typo of extra digits fails instead of
+// granting a billion credits.
+const MaxAdjust resayil.Credits = 100_000_000
+
+// adjustLease is how long the live credits of a debit stay reserved while
+// its ledger row commits; the reconciler withdraws them within seconds if
+// this process stops in between.
+const adjustLease = 10 * time.Minute
+
+// AdjustRequest is an admin's change of a user's credits, up or down.
+type AdjustRequest struct {
+	// User is the user whose personal account changes.
+	User resayil.UserID
+	// Delta is positive to grant, negative to take away; never zero.
+	Delta  resayil.Credits
+	Reason string
+	// ActorUserID is the admin; IP their address.
+	ActorUserID resayil.UserID
+	IP          string
+}
+
+// AdjustResult is what Adjust did.
+type AdjustResult struct {
+	Owner     Owner
+	Reference string
+	Delta     resayil.Credits
+	// Live reports that the live wallet has the change (always in embedded
+	// mode).
+	Live bool
+}
+
+// Validate reports what is wrong with the request, as field errors.
+func (r AdjustRequest) Validate() error {
+	switch {
+	case r.Delta == 0:
+		return invalid("delta", "The change must be a whole number of credits other than zero.")
+	case r.Delta > MaxAdjust || r.Delta < -MaxAdjust:
+		return invalid("delta", "The change must be at most %d credits either way.", MaxAdjust)
+	case strings.TrimSpace(r.Reason) == "":
+		return invalid("reason", "A reason is required.")
+	case len(strings.TrimSpace(r.Reason)) > MaxReasonLen:
+		return invalid("reason", "The reason must be at most %d bytes.", MaxReasonLen)
+	}
+	return nil
+}
+
+// Adjust changes a user's credits by hand (the admin API): a positive delta
+// is a grant with reference admin:<uuid>, exactly as Grant; a negative one
+// is a debit under such a reference: a credit_ledger row with the negative
+// amount, so that every balance still equals the sum of its ledger rows
+// minus its usage (Verify), written in one transaction with the durable
+// balance's decrease, which only happens when the available balance covers
+// it. The balance never goes below zero: a debit larger than what is
+// available is refused (ECONFLICT) and changes nothing.
+//
+// In Redis mode the debit first reserves the credits in the live wallet
+// (Reserve with the reference as request id, so no request can spend them
+// meanwhile; refused there, nothing changes), then commits the ledger row,
+// then withdraws them live by the reference (walletredis.Withdraw consumes
+// the hold), then marks the row live. If the live step fails, the
+// reconciler withdraws the row later, once; until then Verify and a cold
+// load count it as not yet live. The audit row is part of the transaction.
+func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (AdjustResult, error) {
+	if err := req.Validate(); err != nil {
+		return AdjustResult{}, err
+	}
+	owner, err := s.store.AccountByUserID(ctx, req.User)
+	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+		return AdjustResult{}, resayil.Errorf(resayil.ENOTFOUND, "The user does not exist.")
+	}
+	if err != nil {
+		return AdjustResult{}, fmt.Errorf("find account: %w", err)
+	}
+	reason := strings.TrimSpace(req.Reason)
+	ref := NewAdminReference()
+	res := AdjustResult{Owner: owner, Reference: ref, Delta: req.Delta, Live: s.embedded()}
+	audit := Audit{
+		ActorUserID: req.ActorUserID, IP: req.IP, Action: AuditCreditsAdjust,
+		TargetType: "account", TargetID: strconv.FormatInt(int64(owner.Account), 10),
+		Details: map[string]any{"email": owner.Email, "user_id": owner.User, "reference": ref, "delta_credits": req.Delta, "reason": reason},
+	}
+	now := clock(s.now)
+	g := wallet.Grant{Reference: ref, Account: owner.Account, Amount: req.Delta, Kind: KindAdmin, Reason: reason, ActorUserID: req.ActorUserID}
+	if req.Delta > 0 {
+		applied, err := s.store.RecordGrant(ctx, g, s.embedded(), audit, now)
+		if err != nil {
+			return AdjustResult{}, fmt.Errorf("record grant: %w", err)
+		}
+		if !applied {
+			return AdjustResult{}, resayil.Errorf(resayil.ECONFLICT, "The ledger reference %s is already in use.", ref)
+		}
+	} else {
+		if err := s.debit(ctx, g, audit, now); err != nil {
+			return AdjustResult{}, err
+		}
+	}
+	if s.embedded() {
+		return res, nil
+	}
+	if _, err := applyLive(ctx, s.store, s.live, g, now); err != nil {
+		s.log.Warn("adjustment recorded but not live yet; the reconciler retries it", "reference", ref, "err", err)
+		return res, fmt.Errorf("%w (reference %s): %w", ErrNotLive, ref, err)
+	}
+	res.Live = true
+	return res, nil
+}
+
+// debit commits a negative adjustment (g.Amount < 0), reserving the live
+// credits first in Redis mode.
+func (s *Service) debit(ctx context.Context, g wallet.Grant, audit Audit, now time.Time) error {
+	amount := -g.Amount
+	if !s.embedded() {
+		if _, err := s.live.Reserve(ctx, wallet.Hold{RequestID: g.Reference, Account: g.Account, Amount: amount, MinAmount: amount, Lease: adjustLease}); err != nil {
+			return belowZero(err, amount)
+		}
+	}
+	d := g
+	d.Amount = amount
+	err := s.store.RecordDebit(ctx, d, s.embedded(), audit, now)
+	if err != nil && !s.embedded() {
+		if _, rerr := s.live.Release(ctx, g.Account, g.Reference); rerr != nil {
+			s.log.Warn("could not release the hold of a refused debit; it expires by itself", "reference", g.Reference, "err", rerr)
+		}
+	}
+	if err != nil {
+		return belowZero(err, amount)
+	}
+	return nil
+}
+
+// belowZero turns a refused debit into the answer an admin reads.
+func belowZero(err error, amount resayil.Credits) error {
+	if avail, ok := wallet.AvailableCredits(err); ok {
+		return resayil.Errorf(resayil.ECONFLICT,
+			"The account has %d credits available; taking %d would take its balance below zero.", avail, amount)
+	}
+	var re *resayil.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	return fmt.Errorf("record debit: %w", err)
+}

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/resayil/portal/migrations"
+	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ledger"
+)
+
+// billingTx is billing.Tx on a Store bound to one transaction.
+type billingTx struct{ s *Store }
+
+var _ billing.Tx = billingTx{}
+
+func (t billingTx) mysql() bool { return t.s.dialect == migrations.MySQL }
+
+// LockPayment implements billing.Tx: SELECT … FOR UPDATE on MySQL; on
+// SQLite the immediate transaction (package database sets _txlock) already
+// holds the database's write lock.
+func (t billingTx) LockPayment(ctx context.Context, id billing.PaymentID) (billing.Payment, error) {
+	return paymentWhere(ctx, t.s, true, "id = ?", int64(id))
+}
+
+// SetPaymentStatus implements billing.Tx with one conditional UPDATE.
+func (t billingTx) SetPaymentStatus(ctx context.Context, id billing.PaymentID, from []billing.PaymentStatus, c billing.StatusChange) (bool, error) {
+	set := []string{"status = ?", "updated_at = ?"}
+	args := []any{string(c.Status), c.Now}
+	if c.ProviderPaymentID != "" {
+		set, args = append(set, "provider_payment_id = ?"), append(args, c.ProviderPaymentID)
+	}
+	if c.FailureReason != "" {
+		set, args = append(set, "failure_reason = ?"), append(args, c.FailureReason)
+	}
+	if c.PaidAt != nil {
+		set, args = append(set, "paid_at = ?"), append(args, *c.PaidAt)
+	}
+	statuses := make([]string, len(from))
+	for i, s := range from {
+		statuses[i] = string(s)
+	}
+	args = append(args, int64(id), statuses)
+	res := t.s.conn(ctx).Exec(`UPDATE payments SET `+strings.Join(set, ", ")+` WHERE id = ? AND status IN ?`, args...)
+	if res.Error != nil {
+		return false, fmt.Errorf("set payment %d %s: %w", id, c.Status, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// LockAccount implements billing.Tx.
+func (t billingTx) LockAccount(ctx context.Context, account resayil.AccountID) error {
+	if !t.mysql() {
+		return nil
+	}
+	var id int64
+	if err := t.s.conn(ctx).Raw(`SELECT id FROM accounts WHERE id = ? FOR UPDATE`, int64(account)).Scan(&id).Error; err != nil {
+		return fmt.Errorf("lock account %d: %w", account, err)
+	}
+	return nil
+}
+
+// ActiveSubscription implements billing.Tx. On MySQL the read is a locking
+// one (it sees the latest committed rows, not the transaction's snapshot);
+// a shared lock, so plan rows are not locked exclusively.
+func (t billingTx) ActiveSubscription(ctx context.Context, account resayil.AccountID) (*billing.Subscription, error) {
+	where := `s.account_id = ? AND s.status = ? ORDER BY s.id DESC LIMIT 1`
+	if t.mysql() {
+		where += " LOCK IN SHARE MODE"
+	}
+	return first(subscriptions(ctx, t.s, where, int64(account), billing.SubscriptionActive))
+}
+
+// Plan implements billing.Tx.
+func (t billingTx) Plan(ctx context.Context, id int64) (billing.Plan, error) {
+	return planByID(ctx, t.s, id)
+}
+
+// EndSubscriptions implements billing.Tx.
+func (t billingTx) EndSubscriptions(ctx context.Context, account resayil.AccountID, now time.Time) ([]int64, error) {
+	lock := ""
+	if t.mysql() {
+		lock = " FOR UPDATE"
+	}
+	ids := []int64{}
+	if err := t.s.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
+		int64(account), billing.SubscriptionActive).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("find active subscriptions: %w", err)
+	}
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	if err := t.s.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ? AND status = ?`,
+		billing.SubscriptionEnded, now, now, ids, billing.SubscriptionActive).Error; err != nil {
+		return nil, fmt.Errorf("end subscriptions: %w", err)
+	}
+	return ids, nil
+}
+
+// StartSubscription implements billing.Tx (uq_subscriptions_payment).
+func (t billingTx) StartSubscription(ctx context.Context, sub billing.Subscription, now time.Time) (int64, error) {
+	pid := int64(sub.PaymentID)
+	row := subscriptionRow{AccountID: int64(sub.Account), PlanID: sub.Plan.ID, Status: billing.SubscriptionActive, Source: billing.SourcePayment,
+		PaymentID: &pid, StartsAt: sub.StartsAt, ExpiresAt: sub.ExpiresAt, CreatedAt: now, UpdatedAt: now}
+	if err := t.s.conn(ctx).Create(&row).Error; err != nil {
+		return 0, fmt.Errorf("insert subscription of payment %d: %w", pid, err)
+	}
+	return row.ID, nil
+}
+
+// Grant implements billing.Tx with the ledger's own grant path: the
+// credit_ledger row (uq_credit_ledger_reference) first, then the durable
+// balance.
+func (t billingTx) Grant(ctx context.Context, g wallet.Grant, live bool, now time.Time) (bool, error) {
+	if err := g.Validate(); err != nil {
+		return false, err
+	}
+	err := t.s.insertGrant(ctx, g, live, now)
+	if err == errGrantExists {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// DurableBalance implements billing.Tx.
+func (t billingTx) DurableBalance(ctx context.Context, account resayil.AccountID) (resayil.Credits, error) {
+	var bal sql.NullInt64
+	if err := t.s.conn(ctx).Raw(`SELECT balance_credits FROM wallets WHERE account_id = ?`, int64(account)).Scan(&bal).Error; err != nil {
+		return 0, fmt.Errorf("read balance: %w", err)
+	}
+	return resayil.Credits(bal.Int64), nil
+}
+
+// MarkReminded implements billing.Tx.
+func (t billingTx) MarkReminded(ctx context.Context, subscription int64, now time.Time) (bool, error) {
+	res := t.s.conn(ctx).Exec(`UPDATE subscriptions SET reminder_sent_at = ?, updated_at = ? WHERE id = ? AND status = ? AND reminder_sent_at IS NULL`,
+		now, now, subscription, billing.SubscriptionActive)
+	if res.Error != nil {
+		return false, fmt.Errorf("mark subscription %d reminded: %w", subscription, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Notify implements billing.Tx (uq_notifications_dedupe). The recipient's
+// locale is the user's; a notification for an account names its user.
+func (t billingTx) Notify(ctx context.Context, n billing.Notification, now time.Time) (bool, error) {
+	return insertNotification(ctx, t.s, n, now)
+}
+
+// Audit implements billing.Tx.
+func (t billingTx) Audit(ctx context.Context, a billing.Audit, now time.Time) error {
+	return t.s.insertAudit(ctx, ledger.Audit{Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID, Details: a.Details}, now)
+}
+
+// notificationPayload is notifications.payload: the template's positional
+// parameters and context.
+type notificationPayload struct {
+	Params []string       `json:"params"`
+	Data   map[string]any `json:"data,omitempty"`
+}
+
+// insertNotification writes an outbox row unless its dedupe key exists.
+func insertNotification(ctx context.Context, s *Store, n billing.Notification, now time.Time) (bool, error) {
+	var who struct {
+		ID     int64
+		Locale string
+	}
+	if n.User != 0 {
+		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE id = ?`, int64(n.User)).Scan(&who).Error; err != nil {
+			return false, fmt.Errorf("notification recipient: %w", err)
+		}
+	} else if n.Account != 0 {
+		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE account_id = ?`, int64(n.Account)).Scan(&who).Error; err != nil {
+			return false, fmt.Errorf("notification recipient: %w", err)
+		}
+	}
+	locale := who.Locale
+	if locale == "" || n.Audience == billing.AudienceAdmins {
+		locale = string(resayil.LocaleEN)
+	}
+	params := n.Params
+	if params == nil {
+		params = []string{}
+	}
+	payload, err := json.Marshal(notificationPayload{Params: params, Data: n.Data})
+	if err != nil {
+		return false, err
+	}
+	var account, user any
+	if n.Account != 0 {
+		account = int64(n.Account)
+	}
+	if who.ID != 0 {
+		user = who.ID
+	}
+	q := `INSERT INTO notifications (dedupe_key, event, audience, account_id, user_id, locale, payload, status, attempts, next_attempt_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`
+	if s.dialect == migrations.MySQL {
+		q += ` ON DUPLICATE KEY UPDATE dedupe_key = dedupe_key`
+	} else {
+		q += ` ON CONFLICT (dedupe_key) DO NOTHING`
+	}
+	res := s.conn(ctx).Exec(q, n.DedupeKey, n.Event, n.Audience, account, user, locale, string(payload), now, now, now)
+	if res.Error != nil {
+		return false, fmt.Errorf("insert notification %s: %w", n.DedupeKey, res.Error)
+	}
+	// MySQL counts a no-op ON DUPLICATE KEY UPDATE as 0 rows.
+	return res.RowsAffected == 1, nil
+}
