@@ -14,6 +14,7 @@ import (
 func (a *App) usageWriter(w *walletredis.Wallet) error {
 	uw, err := usage.New(a.Redis, a.DB, usage.Config{
 		Prefix: a.cfg.RedisPrefix, Shards: w.Keys().Shards(), FlushInterval: a.cfg.UsageFlushInterval, Logger: a.log,
+		FlushOnClose: true,
 	})
 	if err != nil {
 		return err

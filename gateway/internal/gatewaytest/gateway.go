@@ -42,14 +42,16 @@ type Options struct {
 
 // Gateway is one running gateway program.
 type Gateway struct {
-	App    *app.App
-	URL    string // base URL, without /v1
-	DB     *database.DB
-	DSN    string
-	Ollama *fakeollama.Server
-	Prefix string
-	stop   context.CancelFunc
-	done   chan error
+	App *app.App
+	URL string // base URL, without /v1
+	// MetricsURL is the metrics server's base URL (GET MetricsURL+"/metrics").
+	MetricsURL string
+	DB         *database.DB
+	DSN        string
+	Ollama     *fakeollama.Server
+	Prefix     string
+	stop       context.CancelFunc
+	done       chan error
 }
 
 // ModelsFile is the catalog shipped in config/models.yaml.
@@ -115,8 +117,23 @@ func Start(t testing.TB, o Options) *Gateway {
 	g.URL = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stop, g.done = cancel, make(chan error, 1)
-	go func() { g.done <- a.ServeListener(ctx, ln, nil) }()
+	ready := make(chan struct{})
+	go func() { g.done <- a.ServeListener(ctx, ln, func(net.Addr) { close(ready) }) }()
 	t.Cleanup(func() { g.Stop(t); a.Close() })
+	// Serving, the metrics server bound and the workers started when
+	// ready is called.
+	select {
+	case <-ready:
+	case err := <-g.done:
+		cancel()
+		g.stop = nil
+		t.Fatalf("gateway serve: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway not ready within 10 s")
+	}
+	if addr := a.MetricsAddr(); addr != "" {
+		g.MetricsURL = "http://" + addr
+	}
 	return g
 }
 

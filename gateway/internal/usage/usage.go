@@ -44,7 +44,8 @@
 //
 // Close stops reading, finishes the batch already read (written and
 // acknowledged) and returns. Entries not yet read stay in the streams for
-// the next Writer. If Close's context ends first, what was read but not
+// the next Writer, unless Config.FlushOnClose (the gateway's setting) has
+// Close write what the streams hold when it is called. If Close's context ends first, what was read but not
 // written stays pending in Redis and another Writer claims it.
 package usage
 
@@ -104,6 +105,15 @@ type Config struct {
 	BatchSize int
 	// FlushInterval: see DefaultFlushInterval.
 	FlushInterval time.Duration
+	// FlushOnClose makes Close also write the events that are in the
+	// streams when it is called, not only those already read: a gateway
+	// closes its Writer after its last request settled, so that its usage
+	// is in the database before the process exits (invariant 7) rather
+	// than waiting in Redis for another Writer, or for the next start when
+	// it was the only one. Events of other replicas read meanwhile are
+	// written as any Writer would. It stops at the first Redis error (what
+	// is unread stays in the streams) and when Close's context ends.
+	FlushOnClose bool
 	// ClaimMinIdle: see DefaultClaimMinIdle.
 	ClaimMinIdle time.Duration
 	// ClaimInterval is how often pending entries of other consumers are

@@ -118,8 +118,9 @@ func (w *Writer) Consumer() string { return w.cfg.Consumer }
 // Close stops reading, writes and acknowledges what was already read, and
 // leaves the group. If ctx ends first it returns an error and what was read
 // but not written stays pending in Redis, where another Writer claims it
-// after Config.ClaimMinIdle. Entries never read stay in the streams. Close
-// may be called more than once; later calls return what the first did.
+// after Config.ClaimMinIdle. Entries never read stay in the streams, unless
+// Config.FlushOnClose is set. Close may be called more than once; later
+// calls return what the first did.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeOnce.Do(func() { close(w.stop) })
 	select {
@@ -174,6 +175,9 @@ func (w *Writer) run() {
 			continue
 		}
 		attempt = 0
+	}
+	if w.cfg.FlushOnClose && w.leftOver.Load() == 0 && !w.redisO.down {
+		w.flushQueued()
 	}
 	ctx, cancel := context.WithTimeout(w.ctx, w.cfg.Timeout)
 	defer cancel()
@@ -254,6 +258,42 @@ func (w *Writer) step() error {
 	w.redisO.ok()
 	w.leftOver.Add(int64(w.handle(got)))
 	return nil
+}
+
+// flushQueued writes, once Close was called, the events waiting in the
+// streams at that moment (Config.FlushOnClose): it reads without blocking
+// until the streams are empty or it reaches events added after Close, and
+// gives up at the first Redis error or when Close's context ends, leaving
+// the rest to another Writer as Close does without the option.
+func (w *Writer) flushQueued() {
+	closedAt := w.cfg.Now()
+	for w.ctx.Err() == nil {
+		var got []entry
+		err := w.call(func(ctx context.Context) error {
+			var err error
+			got, err = w.rs.readFrom(ctx, ">", w.cfg.BatchSize, -1)
+			return err
+		})
+		if err != nil {
+			if w.ctx.Err() == nil {
+				w.redisErrors.Add(1)
+				w.log.Warn("flush on close: usage left in the streams for another writer", "err", err)
+			}
+			return
+		}
+		if len(got) == 0 {
+			return
+		}
+		if left := w.handle(got); left > 0 {
+			w.leftOver.Add(int64(left))
+			return
+		}
+		for _, e := range got {
+			if t, ok := streamTime(e.msg.ID); ok && !t.Before(closedAt) {
+				return // caught up with Close: what follows is other replicas' work
+			}
+		}
+	}
 }
 
 // call runs a Redis operation with the per-command timeout.

@@ -253,6 +253,47 @@ func TestWriter_CloseFlushesWhatWasRead(t *testing.T) {
 	})
 }
 
+// TestWriter_FlushOnCloseWritesWhatIsQueued: with FlushOnClose (the
+// gateway's setting) Close also writes the events still unread in the
+// streams, so a gateway's last settlements are in the database when it
+// exits (invariant 7).
+func TestWriter_FlushOnCloseWritesWhatIsQueued(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteBackend, 1)
+	a := f.account(t, 1000)
+	for range 12 {
+		f.request(t, a, 10, 2)
+	}
+	cfg := f.config()
+	cfg.BatchSize = 5
+	cfg.FlushOnClose = true
+	read, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	w, err := usage.NewWithHooks(f.env.Client, f.db, cfg, usage.Hooks{BeforeWrite: func(ctx context.Context) {
+		once.Do(func() {
+			close(read)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-read // 5 read, 7 still unread in the stream
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close(context.Background()) }()
+	eventually(t, "Close to stop the reading", func() bool { return usage.Stopping(w) })
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if got, left := f.rows(t), f.backlog(t); got != 12 || left != 0 {
+		t.Fatalf("after Close: %d records and %d events in the stream, want 12 and 0", got, left)
+	}
+	f.checkDurable(t, a)
+}
+
 func TestWriter_ParksMalformedEntries(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteBackend, 1)
 	ctx := context.Background()
