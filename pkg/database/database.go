@@ -7,6 +7,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -215,4 +216,25 @@ func OpenServer(ctx context.Context, dsn string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Ready reports whether the database answers and its schema is current;
+// it backs both binaries' /readyz "database" check. The errors are short
+// sentences safe to show to operators.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.Ping(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	m, err := db.Migrator()
+	if err != nil {
+		return err
+	}
+	pending, err := m.Pending(ctx)
+	if err != nil {
+		return errors.New("cannot read schema version")
+	}
+	if pending {
+		return errors.New("schema behind: run `portal-api migrate up`")
+	}
+	return nil
 }

@@ -195,21 +195,7 @@ func (a *App) ReloadCatalog() error {
 func (a *App) checks() []httpserver.Check {
 	checks := []httpserver.Check{{
 		Name: "database", Required: a.cfg.RedisURL == "",
-		Run: func(ctx context.Context) error {
-			if err := a.DB.Ping(ctx); err != nil {
-				return errors.New("database unreachable")
-			}
-			m, err := a.DB.Migrator()
-			if err != nil {
-				return err
-			}
-			if pending, err := m.Pending(ctx); err != nil {
-				return errors.New("cannot read schema version")
-			} else if pending {
-				return errors.New("schema behind: run `portal-api migrate up`")
-			}
-			return nil
-		},
+		Run: a.DB.Ready,
 	}}
 	checks = append(checks, httpserver.Check{Name: "upstreams", Run: func(ctx context.Context) error { return a.Router.Check(ctx) }})
 	if a.cfg.RedisURL != "" {

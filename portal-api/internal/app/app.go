@@ -184,21 +184,7 @@ func (a *App) ensureSchema(ctx context.Context) error {
 func (a *App) checks() []httpserver.Check {
 	checks := []httpserver.Check{{
 		Name: "database", Required: true,
-		Run: func(ctx context.Context) error {
-			if err := a.DB.Ping(ctx); err != nil {
-				return errors.New("database unreachable")
-			}
-			m, err := a.DB.Migrator()
-			if err != nil {
-				return err
-			}
-			if pending, err := m.Pending(ctx); err != nil {
-				return errors.New("cannot read schema version")
-			} else if pending {
-				return errors.New("schema behind: migrations pending")
-			}
-			return nil
-		},
+		Run: a.DB.Ready,
 	}}
 	if a.Redis != nil {
 		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
