@@ -2,8 +2,12 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/database"
@@ -66,6 +70,35 @@ func TestOpen_BothBackends(t *testing.T) {
 			}
 			if pending, err := m.Pending(context.Background()); err != nil || pending {
 				t.Fatalf("pending=%v err=%v after testenv migration", pending, err)
+			}
+		})
+	}
+}
+
+func TestIsDuplicateAndRunTx(t *testing.T) {
+	for _, b := range testenv.Backends {
+		t.Run(string(b), func(t *testing.T) {
+			t.Parallel()
+			db, _ := testenv.Open(t, b)
+			ctx := context.Background()
+			insert := func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO cloud_budget_days (day, cap_requests, used_requests, updated_at) VALUES ('2026-01-01', 5, 0, ?)`, time.Now().UTC())
+				return err
+			}
+			if err := database.RunTx(ctx, db.SQL, nil, insert); err != nil {
+				t.Fatal(err)
+			}
+			err := database.RunTx(ctx, db.SQL, &sync.Mutex{}, insert)
+			if !database.IsDuplicate(err) || database.Retryable(err) {
+				t.Fatalf("second insert: duplicate=%v retryable=%v (%v)", database.IsDuplicate(err), database.Retryable(err), err)
+			}
+			if database.IsDuplicate(errors.New("UNIQUE constraint failed")) {
+				t.Fatal("a plain error is not a driver duplicate")
+			}
+			boom := errors.New("boom")
+			calls := 0
+			if err := database.RunTx(ctx, db.SQL, nil, func(*sql.Tx) error { calls++; return boom }); !errors.Is(err, boom) || calls != 1 {
+				t.Fatalf("a non-retryable error runs once: %v after %d calls", err, calls)
 			}
 		})
 	}

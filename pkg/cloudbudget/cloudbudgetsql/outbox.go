@@ -101,7 +101,7 @@ func (o *Outbox) RecordAlert(ctx context.Context, st cloudbudget.State, th cloud
 		column = "alert100_at"
 	}
 	var inserted bool
-	err = runTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
+	err = database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
 		now := o.now().UTC().Truncate(time.Microsecond)
 		res, err := tx.ExecContext(ctx, o.insertAlert, th.DedupeKey(st.Day), th.Event(), string(payload), now, now, now)
 		if err != nil {
@@ -128,7 +128,7 @@ func (o *Outbox) RecordAlert(ctx context.Context, st cloudbudget.State, th cloud
 // Mirror copies a Redis-mode day into cloud_budget_days: the cap as it is,
 // the used count only upwards (a late mirror never lowers it).
 func (o *Outbox) Mirror(ctx context.Context, st cloudbudget.State) error {
-	err := runTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
+	err := database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
 		now := o.now().UTC().Truncate(time.Microsecond)
 		_, err := tx.ExecContext(ctx, o.mirror, st.Day, st.Cap, st.Used, now, st.Cap, st.Used, now)
 		return err

@@ -17,11 +17,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
-	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/cloudbudget"
@@ -208,70 +206,6 @@ func (s *Store) SetCap(ctx context.Context, day cloudbudget.Day, limit int64) (c
 	return st, nil
 }
 
-// maxAttempts bounds retries of a transaction that lost a deadlock or a
-// lock wait.
-const maxAttempts = 5
-
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return runTx(ctx, s.db, s.writeMu, fn)
-}
-
-// runTx runs fn in a transaction, again when the database chose it as a
-// deadlock victim or it timed out on a lock.
-func runTx(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := try(ctx, db, mu, fn)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return err
-		}
-		backoff := time.Duration(attempt*attempt)*time.Millisecond + rand.N(2*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(backoff):
-		}
-	}
-}
-
-func try(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) error) error {
-	if mu != nil {
-		mu.Lock()
-		defer mu.Unlock()
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// MySQL server error numbers and SQLite result codes of a transaction that
-// lost only to another one.
-const (
-	mysqlLockWaitTimeout = 1205
-	mysqlDeadlock        = 1213
-	sqliteBusy           = 5
-	sqliteLocked         = 6
-)
-
-type sqliteError interface{ Code() int }
-
-func retryable(err error) bool {
-	var me *mysqldrv.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == mysqlDeadlock || me.Number == mysqlLockWaitTimeout
-	}
-	var se sqliteError
-	if errors.As(err, &se) {
-		code := se.Code() & 0xff
-		return code == sqliteBusy || code == sqliteLocked
-	}
-	return false
+	return database.RunTx(ctx, s.db, s.writeMu, fn)
 }

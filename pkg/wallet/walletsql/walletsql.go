@@ -29,7 +29,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -89,45 +88,9 @@ ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits
 // order and both dialects round the same way.
 func (w *Wallet) clock() time.Time { return w.now().UTC().Truncate(time.Microsecond) }
 
-// maxAttempts bounds retries of a transaction that lost a deadlock or a lock
-// wait; each attempt runs the whole function again from a fresh start.
-const maxAttempts = 5
-
-// tx runs fn in a transaction, retrying it when the database chose it as a
-// deadlock victim or it timed out on a lock. fn must have no effect outside
-// the transaction except on variables it resets itself.
+// tx runs fn in a transaction, retried when it lost to another one.
 func (w *Wallet) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := w.try(ctx, fn)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return err
-		}
-		backoff := time.Duration(attempt*attempt)*time.Millisecond + rand.N(2*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(backoff):
-		}
-	}
-}
-
-func (w *Wallet) try(ctx context.Context, fn func(*sql.Tx) error) error {
-	if w.writeMu != nil {
-		w.writeMu.Lock()
-		defer w.writeMu.Unlock()
-	}
-	tx, err := w.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return database.RunTx(ctx, w.db, w.writeMu, fn)
 }
 
 // lockWallet reads and locks an account's wallet row; found is false when

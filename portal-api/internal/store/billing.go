@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/resayil/portal/pkg/database"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -400,7 +401,7 @@ const maxTxAttempts = 5
 func (b *BillingStore) InTx(ctx context.Context, fn func(billing.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := b.s.Tx(ctx, func(tx *Store) error { return fn(billingTx{s: tx}) })
-		if err == nil || !retryableTx(err) || attempt == maxTxAttempts {
+		if err == nil || !database.Retryable(err) || attempt == maxTxAttempts {
 			return err
 		}
 		select {
@@ -409,10 +410,4 @@ func (b *BillingStore) InTx(ctx context.Context, fn func(billing.Tx) error) erro
 		case <-time.After(time.Duration(attempt*attempt)*time.Millisecond + rand.N(3*time.Millisecond)):
 		}
 	}
-}
-
-func retryableTx(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "Error 1213") || strings.Contains(msg, "Error 1205") ||
-		strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }

@@ -7,7 +7,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -36,14 +35,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 
 // IsDuplicate reports whether err is a unique-index violation on MySQL
-// (error 1062) or SQLite.
+// or SQLite.
 func IsDuplicate(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "Error 1062") || strings.Contains(msg, "UNIQUE constraint failed")
+	return errors.Is(err, gorm.ErrDuplicatedKey) || database.IsDuplicate(err)
 }
