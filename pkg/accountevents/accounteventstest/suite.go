@@ -215,10 +215,20 @@ func testRejectsInvalid(t *testing.T, p Pair) {
 }
 
 func testResyncAfterDisruption(t *testing.T, p Pair) {
-	if p.Disrupt == nil {
-		t.Skip("this implementation keeps no connection to lose; it resumes from its cursor")
-	}
 	rs := replicas(t, p)
+	if p.Disrupt == nil {
+		// No connection to lose: the subscriber resumes from its cursor, so
+		// its first resync (the ready signal) must stay its only one while
+		// events flow.
+		publish(t, p.Publisher, accountevents.Event{Kind: accountevents.KindKeyRevoked, Subject: "after-ready"})
+		for _, r := range rs {
+			got := r.waitReal(t, 1)
+			if n := countResyncs(r.snapshot()); n != 1 || got[0].Subject != "after-ready" {
+				t.Fatalf("want exactly one resync and the event, got %d resyncs: %s", n, format(got))
+			}
+		}
+		return
+	}
 	p.Disrupt(t)
 	for _, r := range rs {
 		r.waitFor(t, "resynced after the connection was cut", func(evs []accountevents.Event) bool { return countResyncs(evs) >= 2 })

@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/cloudbudget"
 	"github.com/resayil/portal/pkg/database"
