@@ -245,6 +245,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 					// Nothing reached the client: as good as a 502.
 					cancel()
 					r.Body.Close()
+					ev.Release()
 					return &upstream.Error{Status: fiber.StatusBadGateway, Err: err}
 				}
 				events, first = ev, append([]byte(nil), f...)
