@@ -20,32 +20,42 @@ func (u Usage) Total() int64 {
 	return u.PromptTokens + u.CompletionTokens
 }
 
-type completion struct {
-	Usage *Usage `json:"usage"`
-}
-
-// CompletionUsage reads usage from a non-streaming answer.
+// CompletionUsage reads usage from a non-streaming answer: the body is
+// checked once and only its top-level "usage" member is decoded (matched
+// case-insensitively, the last one winning, as a struct decode would).
 func CompletionUsage(body []byte) (Usage, bool) {
-	var c completion
-	if json.Unmarshal(body, &c) != nil || c.Usage == nil {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
 		return Usage{}, false
 	}
-	return *c.Usage, true
+	var raw []byte
+	members(b, func(m member) {
+		if bytes.EqualFold(m.name, []byte("usage")) {
+			raw = m.val
+		}
+	})
+	var u Usage
+	if raw == nil || isNull(raw) || json.Unmarshal(raw, &u) != nil {
+		return Usage{}, false
+	}
+	return u, true
 }
 
 // RenameModel replaces the top-level "model" of a JSON object, so clients
-// see the public id they asked for rather than the backend's name.
+// see the public id they asked for rather than the backend's name. Other
+// members pass through as written (a repeated key once, its last value).
 func RenameModel(body []byte, model string) []byte {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(body, &fields) != nil {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
 		return body
 	}
-	fields["model"], _ = json.Marshal(model)
-	out, err := json.Marshal(fields)
+	name, err := json.Marshal(model)
 	if err != nil {
 		return body
 	}
-	return out
+	ms := make([]member, 0, 8)
+	members(b, func(m member) { ms = append(ms, m) })
+	return rewrite(make([]byte, 0, len(b)+len(name)), ms, func(n []byte) bool { return string(n) == "model" }, []byte("model"), name)
 }
 
 // Chunk is what the gateway needs from one streamed event.
