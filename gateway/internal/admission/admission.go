@@ -32,6 +32,25 @@ type Admission struct {
 	// Cloud is true when a cloud backend is configured: only then can a
 	// request be served at the cloud multiplier.
 	Cloud bool
+	// Batch, when set (Redis mode), takes the rate-limit decision and the
+	// hold in one round trip instead of two; nil: one after the other.
+	Batch Batcher
+}
+
+// Batcher runs the rate limit and the credit hold of one request together
+// (Redis mode: both scripts on one pipeline). Both always run; Admit
+// releases the hold when the limiter refused.
+type Batcher interface {
+	AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold) AllowReserved
+}
+
+// AllowReserved is what Batcher.AllowReserve answers: what Limiter.Allow
+// and Wallet.Reserve would have, each with its own error.
+type AllowReserved struct {
+	Decision   ratelimit.Decision
+	LimitErr   error
+	Granted    resayil.Credits
+	ReserveErr error
 }
 
 // Request is what admission needs to know about a chat request.
@@ -90,15 +109,6 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 		}
 		return nil, d, &Refusal{Status: 403, Code: "model_not_allowed", Type: "invalid_request_error", Param: "model", Message: msg}
 	}
-	rl, err := a.Limiter.Allow(ctx, rateKey(p.Account), ratelimit.PerMinute(p.Plan.RateLimitPerMinute))
-	if err != nil {
-		return nil, d, unavailable(err)
-	}
-	d.RateLimit = rl
-	if !rl.Allowed {
-		return nil, d, &Refusal{Status: 429, Code: "rate_limit_exceeded", Type: "requests", RetryAfter: rl.RetryAfter,
-			Message: fmt.Sprintf("Rate limit reached for requests per minute (RPM): limit %d. Please try again in %ds.", rl.Limit, RetryAfterSeconds(rl.RetryAfter))}
-	}
 	mult := catalog.LocalMultiplier
 	if m.CloudOnly || (a.Cloud && p.Plan.CloudAllowed && m.HasCloud()) {
 		// Priced at the highest multiplier the request may be served at.
@@ -112,8 +122,37 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	n := max(req.N, 1)
 	hold := catalog.Hold(prompt, maxTokens, n, m.CreditsPer1KTokens, mult)
 	minHold := catalog.Hold(prompt, 1, n, m.CreditsPer1KTokens, mult)
-	granted, err := a.Wallet.Reserve(ctx, wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease})
+	wh := wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease}
+	limit := ratelimit.PerMinute(p.Plan.RateLimitPerMinute)
+	var (
+		rl         ratelimit.Decision
+		granted    resayil.Credits
+		err        error
+		reserveErr error
+	)
+	if a.Batch != nil {
+		// One round trip for both. The hold is taken even when the limiter
+		// refuses (the rare path), and given back before the answer.
+		r := a.Batch.AllowReserve(ctx, rateKey(p.Account), limit, wh)
+		rl, err, granted, reserveErr = r.Decision, r.LimitErr, r.Granted, r.ReserveErr
+		if (err != nil || !rl.Allowed) && reserveErr == nil {
+			_, _ = a.Wallet.Release(ctx, p.Account, req.RequestID) // on failure, the lease frees it
+		}
+	} else {
+		rl, err = a.Limiter.Allow(ctx, rateKey(p.Account), limit)
+	}
 	if err != nil {
+		return nil, d, unavailable(err)
+	}
+	d.RateLimit = rl
+	if !rl.Allowed {
+		return nil, d, &Refusal{Status: 429, Code: "rate_limit_exceeded", Type: "requests", RetryAfter: rl.RetryAfter,
+			Message: fmt.Sprintf("Rate limit reached for requests per minute (RPM): limit %d. Please try again in %ds.", rl.Limit, RetryAfterSeconds(rl.RetryAfter))}
+	}
+	if a.Batch == nil {
+		granted, reserveErr = a.Wallet.Reserve(ctx, wh)
+	}
+	if err := reserveErr; err != nil {
 		if avail, ok := wallet.AvailableCredits(err); ok {
 			return nil, d, &Refusal{Status: 402, Code: "insufficient_quota", Type: "insufficient_quota", Balance: avail, NoRetry: true}
 		}

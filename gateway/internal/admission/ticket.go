@@ -51,9 +51,17 @@ func (t *Ticket) startRenewal() {
 
 // Settle debits the real cost and records usage, once.
 func (t *Ticket) Settle(ctx context.Context, cost resayil.Credits, u wallet.Usage) (wallet.SettleResult, error) {
+	return t.SettleWith(ctx, cost, u, t.wallet.Settle)
+}
+
+// SettleWith is Settle through settle, which must do what Wallet.Settle
+// does (the gateway sends the settlement in one round trip with the slot
+// release); still once per ticket.
+func (t *Ticket) SettleWith(ctx context.Context, cost resayil.Credits, u wallet.Usage,
+	settle func(context.Context, wallet.Settlement) (wallet.SettleResult, error)) (wallet.SettleResult, error) {
 	t.once.Do(func() {
 		close(t.stop)
-		t.result, t.err = t.wallet.Settle(ctx, wallet.Settlement{RequestID: t.RequestID, Account: t.Account, Cost: cost, Usage: u})
+		t.result, t.err = settle(ctx, wallet.Settlement{RequestID: t.RequestID, Account: t.Account, Cost: cost, Usage: u})
 	})
 	return t.result, t.err
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resayil/portal/gateway/internal/admission"
+	"github.com/resayil/portal/gateway/internal/capacity/capacityredis"
 	"github.com/resayil/portal/gateway/internal/keyauth"
 	"github.com/resayil/portal/gateway/internal/keystore"
 	"github.com/resayil/portal/gateway/internal/metrics"
+	"github.com/resayil/portal/gateway/internal/redisbatch"
 	"github.com/resayil/portal/gateway/internal/routing"
 	"github.com/resayil/portal/gateway/internal/server"
 	"github.com/resayil/portal/gateway/internal/usage"
@@ -56,11 +58,13 @@ type App struct {
 	// Router routes admitted requests (slots, queue, failover, budget).
 	Router *routing.Router
 	// Usage is the Redis-mode usage writer (nil in embedded mode).
-	Usage    *usage.Writer
-	events   accountevents.Subscriber
-	lastUsed *keyauth.LastUsedFlusher
-	workers  []worker
-	now      func() time.Time
+	Usage *usage.Writer
+	// redisSlots is the Redis capacity store (nil in embedded mode).
+	redisSlots *capacityredis.Store
+	events     accountevents.Subscriber
+	lastUsed   *keyauth.LastUsedFlusher
+	workers    []worker
+	now        func() time.Time
 	// metricsAddr is the bound metrics address (tests listen on port 0).
 	metricsAddr atomic.Pointer[string]
 }
@@ -130,6 +134,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Metrics.Routing(a.Router)
+	batch := a.redisBatch()
 	a.Chat = &server.Chat{
 		Log:  a.log,
 		Auth: a.Auth,
@@ -141,6 +146,10 @@ func (a *App) build(ctx context.Context) error {
 		PublicURL: cfg.PublicURL,
 		Observer:  a.Metrics,
 		InFlight:  a.Metrics.InFlight,
+		Batch:     batch,
+	}
+	if batch != nil {
+		a.Chat.Admission.Batch = batch
 	}
 	a.Chat.Init()
 	a.HTTP = server.New(server.Deps{
@@ -175,6 +184,18 @@ func (a *App) redisMode() error {
 	a.Wallet = w
 	a.events = accounteventsredis.New(a.Redis, accounteventsredis.Config{Prefix: a.cfg.RedisPrefix, Logger: a.log})
 	return a.usageWriter(w)
+}
+
+// redisBatch returns what lets a request share round trips to Redis
+// (rate limit with hold, settlement with slot release), nil in embedded
+// mode.
+func (a *App) redisBatch() *redisbatch.Batch {
+	l, lok := a.Limiter.(*ratelimitredis.Limiter)
+	w, wok := a.Wallet.(*walletredis.Wallet)
+	if a.Redis == nil || !lok || !wok {
+		return nil
+	}
+	return &redisbatch.Batch{Client: a.Redis, Limiter: l, Wallet: w, Capacity: a.redisSlots}
 }
 
 // ReloadCatalog re-reads the model catalog (SIGHUP). A bad file keeps the

@@ -269,6 +269,11 @@ func TestFailure_RateLimitExactAcrossThreeGateways(t *testing.T) {
 	if got := g1.Ollama.Stats().Requests; got != 10 {
 		t.Fatalf("upstream saw %d requests, want 10", got)
 	}
+	// The rate limit and the hold share a round trip: a refused request's
+	// hold was taken and must have been given back.
+	if bal, err := g1.App.Wallet.Balance(context.Background(), u.Account); err != nil || bal.Held != 0 {
+		t.Fatalf("after the run: %+v, %v; want nothing held", bal, err)
+	}
 	t.Logf("3 gateways, 30 concurrent requests: 10×200, 20×429; [200s, 429s] per gateway %v", perGateway)
 }
 

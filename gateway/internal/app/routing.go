@@ -31,9 +31,11 @@ func (a *App) routing() (*routing.Router, error) {
 	}
 	var slots capacity.Store = capacitymem.New(capacitymem.Config{})
 	if a.Redis != nil {
-		if slots, err = capacityredis.New(a.Redis, capacityredis.Config{Prefix: cfg.RedisPrefix}); err != nil {
+		rs, err := capacityredis.New(a.Redis, capacityredis.Config{Prefix: cfg.RedisPrefix})
+		if err != nil {
 			return nil, err
 		}
+		slots, a.redisSlots = rs, rs
 	}
 	rc := routing.Config{
 		Hosts: hosts, Capacity: slots, Catalog: a.Catalog,

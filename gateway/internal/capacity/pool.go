@@ -99,7 +99,14 @@ type Slot struct {
 // Release frees the slot (the next eligible waiter gets it at once); safe
 // to call more than once.
 func (s *Slot) Release() {
-	s.once.Do(func() { s.pool.release(s.id) })
+	s.once.Do(func() { s.pool.release(s.id, nil) })
+}
+
+// ReleaseWith is Release through leave, which must do what Store.Leave
+// does (the gateway sends it in one round trip with the settlement); leave
+// is not called when the slot was already released.
+func (s *Slot) ReleaseWith(leave func(hosts []Host, id string) (Outcome, error)) {
+	s.once.Do(func() { s.pool.release(s.id, leave) })
 }
 
 // Acquire returns a slot on one of r.Hosts, waiting in the queue as r.Mode
@@ -198,18 +205,28 @@ func (p *Pool) hold(id, host string, waited time.Duration) *Slot {
 	return &Slot{Host: host, Waited: waited, id: id, pool: p}
 }
 
-func (p *Pool) release(id string) {
+func (p *Pool) release(id string, leave func([]Host, string) (Outcome, error)) {
 	p.mu.Lock()
 	delete(p.held, id)
 	p.mu.Unlock()
-	p.leave(id)
+	if leave == nil {
+		p.leave(id)
+		return
+	}
+	p.finishLeave(id, leave)
 }
 
 // leave removes id from the store: a queue place, or a slot (granted to
 // the next waiter). A store failure is logged: the lease then frees it.
 // The store's own timeouts bound the call (go-redis: 3 s reads).
 func (p *Pool) leave(id string) {
-	out, err := p.cfg.Store.Leave(context.Background(), p.cfg.Hosts(), id)
+	p.finishLeave(id, func(hosts []Host, id string) (Outcome, error) {
+		return p.cfg.Store.Leave(context.Background(), hosts, id)
+	})
+}
+
+func (p *Pool) finishLeave(id string, leave func([]Host, string) (Outcome, error)) {
+	out, err := leave(p.cfg.Hosts(), id)
 	if err != nil {
 		p.cfg.Log.Warn("capacity: release; the lease will free it", "id", id, "err", err)
 		return

@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Request is what the gateway reads from a chat-completions body.
@@ -25,7 +27,10 @@ type Request struct {
 	// prompt estimate.
 	TextBytes int
 
-	fields map[string]json.RawMessage
+	// members are the body's top-level members, in a copy of the body.
+	members []member
+	// streamOptions is the client's stream_options object, if any.
+	streamOptions []byte
 }
 
 // Error is a client mistake in the body; Param names the field.
@@ -40,91 +45,176 @@ func invalid(param, format string, args ...any) *Error {
 	return &Error{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
-type message struct {
-	Role    json.RawMessage `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
 type part struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
 }
 
-// Parse validates body. Only the fields the gateway acts on are decoded.
+// Parse validates body. Only the fields the gateway acts on are decoded:
+// the body is checked once (json.Valid), its top-level members are walked
+// in place, and a repeated key counts with its last value, as in a decoded
+// map. Names are matched exactly at the top level, and case-insensitively
+// inside a message, as encoding/json does for a struct.
 func Parse(body []byte) (*Request, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
 		return nil, invalid("", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
-	r := &Request{fields: fields, N: 1}
-	if err := decodeField(fields, "model", &r.Model); err != nil || r.Model == "" {
+	b = bytes.Clone(b) // Upstream may run after the caller reused body
+	r := &Request{N: 1, members: make([]member, 0, 8)}
+	var model, messages, stream, streamOptions, maxTokens, maxCompletion, n []byte
+	members(b, func(m member) {
+		r.members = append(r.members, m)
+		switch string(m.name) {
+		case "model":
+			model = m.val
+		case "messages":
+			messages = m.val
+		case "stream":
+			stream = m.val
+		case "stream_options":
+			streamOptions = m.val
+		case "max_tokens":
+			maxTokens = m.val
+		case "max_completion_tokens":
+			maxCompletion = m.val
+		case "n":
+			n = m.val
+		}
+	})
+	if !decodeString(model, &r.Model) || r.Model == "" {
 		return nil, invalid("model", "you must provide a model parameter (a string).")
 	}
-	raw, ok := fields["messages"]
-	var msgs []message
-	if !ok || json.Unmarshal(raw, &msgs) != nil || len(msgs) == 0 {
-		return nil, invalid("messages", "'messages' must be a non-empty array of message objects.")
+	if err := r.readMessages(messages); err != nil {
+		return nil, err
 	}
-	for i, m := range msgs {
-		if len(m.Role) == 0 {
-			return nil, invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role'.")
-		}
-		n, err := textBytes(m.Content)
-		if err != nil {
-			return nil, invalid(fmt.Sprintf("messages[%d].content", i), "Message content must be a string or an array of content parts.")
-		}
-		r.TextBytes += n
-	}
-	if err := decodeField(fields, "stream", &r.Stream); err != nil {
+	switch {
+	case stream == nil || isNull(stream) || bytes.Equal(stream, []byte("false")):
+	case bytes.Equal(stream, []byte("true")):
+		r.Stream = true
+	default:
 		return nil, invalid("stream", "'stream' must be a boolean.")
 	}
-	if raw, ok := fields["stream_options"]; ok && !isNull(raw) {
+	if streamOptions != nil && !isNull(streamOptions) {
 		var so struct {
 			IncludeUsage bool `json:"include_usage"`
 		}
-		if json.Unmarshal(raw, &so) != nil {
+		if json.Unmarshal(streamOptions, &so) != nil {
 			return nil, invalid("stream_options", "'stream_options' must be an object.")
 		}
 		r.IncludeUsage = so.IncludeUsage
+		r.streamOptions = streamOptions
 	}
-	for _, name := range []string{"max_tokens", "max_completion_tokens"} {
-		var v *int64
-		if err := decodeField(fields, name, &v); err != nil || (v != nil && *v < 1) {
-			return nil, invalid(name, "'%s' must be a positive integer.", name)
+	for _, f := range []struct {
+		name string
+		raw  []byte
+	}{{"max_tokens", maxTokens}, {"max_completion_tokens", maxCompletion}} {
+		v, ok := positive(f.raw)
+		if !ok {
+			return nil, invalid(f.name, "'%s' must be a positive integer.", f.name)
 		}
-		if v != nil {
-			r.MaxTokens = *v // max_completion_tokens wins: it is decoded last
+		if v > 0 {
+			r.MaxTokens = v // max_completion_tokens wins: it is read last
 		}
 	}
-	var n *int64
-	if err := decodeField(fields, "n", &n); err != nil || (n != nil && (*n < 1 || *n > 128)) {
+	if v, ok := positive(n); !ok || v > 128 {
 		return nil, invalid("n", "'n' must be an integer from 1 to 128.")
-	}
-	if n != nil {
-		r.N = *n
+	} else if v > 0 {
+		r.N = v
 	}
 	return r, nil
 }
 
-func decodeField(fields map[string]json.RawMessage, name string, dst any) error {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
-		return nil
+// readMessages checks the messages array and sums its text.
+func (r *Request) readMessages(raw []byte) error {
+	bad := invalid("messages", "'messages' must be a non-empty array of message objects.")
+	if len(raw) == 0 || raw[0] != '[' {
+		return bad
 	}
-	return json.Unmarshal(raw, dst)
+	count, ok := 0, true
+	elements(raw, func(el []byte) {
+		count++
+		ok = ok && (el[0] == '{' || isNull(el))
+	})
+	if count == 0 || !ok {
+		return bad
+	}
+	i := 0
+	var err error
+	elements(raw, func(el []byte) {
+		defer func() { i++ }()
+		if err != nil {
+			return
+		}
+		var role, content []byte
+		if el[0] == '{' {
+			members(el, func(m member) {
+				switch {
+				case bytes.EqualFold(m.name, []byte("role")):
+					role = m.val
+				case bytes.EqualFold(m.name, []byte("content")):
+					content = m.val
+				}
+			})
+		}
+		if len(role) == 0 {
+			err = invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role'.")
+			return
+		}
+		n, terr := textBytes(content)
+		if terr != nil {
+			err = invalid(fmt.Sprintf("messages[%d].content", i), "Message content must be a string or an array of content parts.")
+			return
+		}
+		r.TextBytes += n
+	})
+	return err
 }
 
-func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+// decodeString reads a JSON string; absent or null leaves dst empty.
+func decodeString(raw []byte, dst *string) bool {
+	if raw == nil || isNull(raw) {
+		return true
+	}
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		*dst = string(raw[1 : len(raw)-1])
+		return true
+	}
+	return json.Unmarshal(raw, dst) == nil
+}
+
+// positive reads an optional positive integer: 0 when absent or null, ok
+// false when it is anything but an integer from 1 up.
+func positive(raw []byte) (int64, bool) {
+	if raw == nil || isNull(raw) {
+		return 0, true
+	}
+	v, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		// What encoding/json accepts beyond plain digits, if anything.
+		var p int64
+		if json.Unmarshal(raw, &p) != nil {
+			return 0, false
+		}
+		v = p
+	}
+	return v, v >= 1
+}
+
+func isNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
 // textBytes sums the text of a message's content: a string, or the text
 // parts of an array (images count nothing: the upstream bills them).
-func textBytes(content json.RawMessage) (int, error) {
+func textBytes(content []byte) (int, error) {
 	content = bytes.TrimSpace(content)
 	if len(content) == 0 || isNull(content) {
 		return 0, nil
 	}
 	switch content[0] {
 	case '"':
+		if bytes.IndexByte(content, '\\') < 0 && utf8.Valid(content) {
+			return len(content) - 2, nil
+		}
 		var s string
 		if err := json.Unmarshal(content, &s); err != nil {
 			return 0, err
@@ -144,29 +234,47 @@ func textBytes(content json.RawMessage) (int, error) {
 	return 0, fmt.Errorf("content is neither a string nor an array")
 }
 
+var includeUsage = []byte(`{"include_usage":true}`)
+
 // Upstream returns the body to send upstream: the model renamed to the
 // backend's name, max_tokens set to maxTokens (Ollama ignores
 // max_completion_tokens, so it is moved), and for streams
 // stream_options.include_usage forced on so every stream can be billed.
+// Every other member passes through as the client wrote it, in its order
+// (a repeated key once, with its last value); the rewritten ones follow.
 func (r *Request) Upstream(backendModel string, maxTokens int64) ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(r.fields)+2)
-	for k, v := range r.fields {
-		out[k] = v
+	model, err := json.Marshal(backendModel)
+	if err != nil {
+		return nil, err
 	}
-	out["model"], _ = json.Marshal(backendModel)
-	delete(out, "max_completion_tokens")
+	extra := make([][]byte, 0, 6)
+	extra = append(extra, []byte("model"), model)
 	if maxTokens > 0 {
-		out["max_tokens"] = json.RawMessage(fmt.Sprint(maxTokens))
+		extra = append(extra, []byte("max_tokens"), strconv.AppendInt(nil, maxTokens, 10))
 	}
 	if r.Stream {
-		opts := map[string]json.RawMessage{}
-		if raw, ok := r.fields["stream_options"]; ok && !isNull(raw) {
-			_ = json.Unmarshal(raw, &opts)
+		opts := includeUsage
+		if isObject(r.streamOptions) {
+			var ms []member
+			members(r.streamOptions, func(m member) { ms = append(ms, m) })
+			opts = rewrite(nil, ms, func(n []byte) bool { return string(n) == "include_usage" }, []byte("include_usage"), []byte("true"))
 		}
-		opts["include_usage"] = json.RawMessage("true")
-		out["stream_options"], _ = json.Marshal(opts)
-	} else {
-		delete(out, "stream_options")
+		extra = append(extra, []byte("stream_options"), opts)
 	}
-	return json.Marshal(out)
+	size := 16
+	for _, m := range r.members {
+		size += len(m.key) + len(m.val) + 2
+	}
+	for _, e := range extra {
+		size += len(e) + 4
+	}
+	return rewrite(make([]byte, 0, size), r.members, func(n []byte) bool {
+		switch string(n) {
+		case "model", "max_completion_tokens", "stream_options":
+			return true
+		case "max_tokens":
+			return maxTokens > 0
+		}
+		return false
+	}, extra...), nil
 }

@@ -20,32 +20,42 @@ func (u Usage) Total() int64 {
 	return u.PromptTokens + u.CompletionTokens
 }
 
-type completion struct {
-	Usage *Usage `json:"usage"`
-}
-
-// CompletionUsage reads usage from a non-streaming answer.
+// CompletionUsage reads usage from a non-streaming answer: the body is
+// checked once and only its top-level "usage" member is decoded (matched
+// case-insensitively, the last one winning, as a struct decode would).
 func CompletionUsage(body []byte) (Usage, bool) {
-	var c completion
-	if json.Unmarshal(body, &c) != nil || c.Usage == nil {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
 		return Usage{}, false
 	}
-	return *c.Usage, true
+	var raw []byte
+	members(b, func(m member) {
+		if bytes.EqualFold(m.name, []byte("usage")) {
+			raw = m.val
+		}
+	})
+	var u Usage
+	if raw == nil || isNull(raw) || json.Unmarshal(raw, &u) != nil {
+		return Usage{}, false
+	}
+	return u, true
 }
 
 // RenameModel replaces the top-level "model" of a JSON object, so clients
-// see the public id they asked for rather than the backend's name.
+// see the public id they asked for rather than the backend's name. Other
+// members pass through as written (a repeated key once, its last value).
 func RenameModel(body []byte, model string) []byte {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(body, &fields) != nil {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
 		return body
 	}
-	fields["model"], _ = json.Marshal(model)
-	out, err := json.Marshal(fields)
+	name, err := json.Marshal(model)
 	if err != nil {
 		return body
 	}
-	return out
+	ms := make([]member, 0, 8)
+	members(b, func(m member) { ms = append(ms, m) })
+	return rewrite(make([]byte, 0, len(b)+len(name)), ms, func(n []byte) bool { return string(n) == "model" }, []byte("model"), name)
 }
 
 // Chunk is what the gateway needs from one streamed event.
@@ -73,8 +83,86 @@ type chunkJSON struct {
 	} `json:"choices"`
 }
 
+var (
+	keyUsage     = []byte(`"usage"`)
+	keyError     = []byte(`"error"`)
+	keyDelta     = []byte(`"delta"`)
+	keyContent   = []byte(`"content"`)
+	keyReasoning = []byte(`"reasoning"`)
+	keyToolCalls = []byte(`"tool_calls"`)
+)
+
 // ParseChunk reads one SSE data payload (without the "data: " prefix).
+//
+// It runs on every streamed token, so the common chunk (one choice, a
+// content or reasoning delta, no usage, no error, no tool calls) is read
+// by scanning its bytes instead of decoding it. Anything else, or anything
+// the scan cannot read for certain (a key seen twice, a key inside an
+// unusual spot), is decoded in full. A key's text inside a JSON string is
+// escaped (\"usage\"), so it never looks like a key to the scan; a string
+// value equal to a key name only sends the chunk to the full decode.
 func ParseChunk(payload []byte) Chunk {
+	if c, ok := scanChunk(payload); ok {
+		return c
+	}
+	return decodeChunk(payload)
+}
+
+// scanChunk is ParseChunk's fast path; ok is false when it cannot answer.
+func scanChunk(p []byte) (Chunk, bool) {
+	if bytes.Contains(p, keyUsage) || bytes.Contains(p, keyError) || bytes.Contains(p, keyToolCalls) {
+		return Chunk{}, false
+	}
+	d := bytes.Index(p, keyDelta)
+	if d < 0 || bytes.Contains(p[d+len(keyDelta):], keyDelta) {
+		return Chunk{}, false
+	}
+	rest := p[d+len(keyDelta):]
+	content, ok1 := nonEmptyString(rest, keyContent)
+	reasoning, ok2 := nonEmptyString(rest, keyReasoning)
+	if !ok1 || !ok2 || bytes.Contains(p[:d], keyContent) || bytes.Contains(p[:d], keyReasoning) {
+		return Chunk{}, false
+	}
+	if content || reasoning {
+		return Chunk{Generated: 1}, true
+	}
+	return Chunk{}, true
+}
+
+// nonEmptyString reports whether key appears once in p as an object key
+// with a non-empty string value; ok is false when that cannot be told
+// (the key twice, or a value that is neither a string nor null).
+func nonEmptyString(p, key []byte) (found, ok bool) {
+	i := bytes.Index(p, key)
+	if i < 0 {
+		return false, true
+	}
+	if bytes.Contains(p[i+len(key):], key) {
+		return false, false
+	}
+	v := skipSpace(p[i+len(key):])
+	if len(v) == 0 || v[0] != ':' {
+		return false, false
+	}
+	v = skipSpace(v[1:])
+	switch {
+	case len(v) >= 2 && v[0] == '"':
+		return v[1] != '"', true
+	case bytes.HasPrefix(v, []byte("null")):
+		return false, true
+	}
+	return false, false
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
+}
+
+// decodeChunk is ParseChunk's full decode.
+func decodeChunk(payload []byte) Chunk {
 	var c chunkJSON
 	if json.Unmarshal(payload, &c) != nil {
 		return Chunk{}

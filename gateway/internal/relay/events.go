@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Events reads one SSE `data:` payload at a time from an upstream body.
@@ -17,9 +18,28 @@ type Events struct {
 	r *bufio.Reader
 }
 
-// NewEvents wraps an upstream SSE body.
+// readers recycles the read buffers: one per stream would be an allocation
+// of readSize per request. A line longer than the buffer still reads (Next
+// joins the pieces).
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readSize) }}
+
+const readSize = 32 << 10
+
+// NewEvents wraps an upstream SSE body. Release gives its buffer back.
 func NewEvents(body io.Reader) *Events {
-	return &Events{r: bufio.NewReaderSize(body, 64<<10)}
+	r := readers.Get().(*bufio.Reader)
+	r.Reset(body)
+	return &Events{r: r}
+}
+
+// Release returns the read buffer for reuse; e must not be used after, nor
+// any slice Next returned. Releasing twice is harmless.
+func (e *Events) Release() {
+	if e.r != nil {
+		e.r.Reset(nil)
+		readers.Put(e.r)
+		e.r = nil
+	}
 }
 
 var dataPrefix = []byte("data:")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,5 +129,61 @@ func TestStream_IdleUpstreamEnds(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), ": keep-alive") {
 		t.Fatalf("no keep-alive during silence:\n%s", out.String())
+	}
+}
+
+// syncBuffer is a client connection the test can read while Stream writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStream_BurstThenSilenceIsFlushed: events of a burst may share one
+// flush, but none waits for the next event: after a burst and a stripped
+// usage chunk the client has every event at once, long before any idle or
+// keep-alive timer; and the idle timeout still counts from the last event,
+// not from the last keep-alive.
+func TestStream_BurstThenSilenceIsFlushed(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		for range 5 {
+			if _, err := pw.Write([]byte("data: " + chunk + "\n\n")); err != nil {
+				return
+			}
+		}
+		_, _ = pw.Write([]byte("data: " + usageChunk + "\n\n"))
+	}()
+	out := &syncBuffer{}
+	o := opts(func() { pr.CloseWithError(errors.New("cancelled")) })
+	o.KeepAlive, o.Idle = time.Hour, 700*time.Millisecond
+	start := time.Now()
+	done := make(chan relay.Result, 1)
+	go func() { done <- relay.Stream(bufio.NewWriter(out), []byte(chunk), relay.NewEvents(pr), o) }()
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for strings.Count(out.String(), `"content":"hi"`) < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a burst the client has only:\n%s", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := <-done
+	if res.Outcome != relay.IdleTimeout || res.Generated != 6 || !res.HaveUsage || strings.Contains(out.String(), "usage") {
+		t.Fatalf("%+v\n%s", res, out.String())
+	}
+	if took := time.Since(start); took < 700*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("idle timeout after %v, want about 700ms", took)
 	}
 }

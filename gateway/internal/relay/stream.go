@@ -65,11 +65,17 @@ var (
 // Stream relays an SSE answer whose first payload the caller already read
 // (before committing to a 200, so that it could still fail over). It
 // returns when the upstream ends, fails or goes idle, or the client leaves;
-// the upstream is cancelled in every case but a clean end.
+// the upstream is cancelled in every case but a clean end. Stream owns ev
+// from then on and releases it once its reader is done.
+//
+// Each event is written as it arrives; the flush (a write to the client
+// socket) is skipped only while the next event is already waiting, so a
+// burst from the upstream goes out in one write and nothing is held back.
 func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 	var res Result
 	evs := make(chan event, 32)
 	go func() {
+		defer ev.Release()
 		for {
 			d, err := ev.Next()
 			if err != nil {
@@ -99,6 +105,15 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 		from = append([]byte(`"model":`), from...)
 		to = append([]byte(`"model":`), to...)
 	}
+	firstWrite := true
+	// flush sends what is buffered unless the next event is waiting
+	// already (it flushes both); the first event always goes at once.
+	flush := func() bool {
+		if w.Buffered() == 0 || (len(evs) > 0 && !firstWrite) {
+			return true
+		}
+		return w.Flush() == nil
+	}
 	// write sends one payload; false means the client is gone.
 	write := func(data []byte) (bool, bool) {
 		if bytes.Equal(data, []byte("[DONE]")) {
@@ -117,18 +132,25 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 			return false, true
 		}
 		if c.UsageOnly && !o.IncludeUsage {
-			return true, false
+			return flush(), false
 		}
-		if rename {
-			data = bytes.Replace(data, from, to, 1)
+		if i := -1; rename {
+			if i = bytes.Index(data, from); i >= 0 {
+				// Written in three pieces: no copy of the event.
+				if !writeData(w, data[:i], to, data[i+len(from):]) {
+					return false, false
+				}
+				return flush(), false
+			}
 		}
 		if !writeData(w, data) {
 			return false, false
 		}
-		return w.Flush() == nil, false
+		return flush(), false
 	}
 
 	ok, end := write(first)
+	firstWrite = false
 	if !ok && res.Outcome == "" {
 		res.Outcome = ClientClosed
 	}
@@ -143,6 +165,7 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 	ka := time.NewTicker(o.KeepAlive)
 	defer ka.Stop()
 	last := time.Now()
+	lastEvent := last
 	for {
 		select {
 		case e, open := <-evs:
@@ -153,14 +176,10 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 				writeError(w, "The model stopped answering before finishing. Please retry.", "upstream_error")
 				return res
 			}
-			if !idle.Stop() {
-				select {
-				case <-idle.C:
-				default:
-				}
-			}
-			idle.Reset(o.Idle)
+			// The idle timer is not reset per event: when it fires it
+			// checks the time since the last one.
 			last = time.Now()
+			lastEvent = last
 			ok, end := write(e.data)
 			if !ok && res.Outcome == "" {
 				res.Outcome = ClientClosed
@@ -181,6 +200,10 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 			}
 			last = time.Now()
 		case <-idle.C:
+			if since := time.Since(lastEvent); since < o.Idle {
+				idle.Reset(o.Idle - since)
+				continue
+			}
 			res.Outcome = IdleTimeout
 			writeError(w, "The model stopped sending data. Please retry.", "upstream_timeout")
 			return res
@@ -192,12 +215,16 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 	}
 }
 
-func writeData(w io.Writer, data []byte) bool {
+// writeData writes one `data:` event whose payload is the concatenation
+// of parts.
+func writeData(w io.Writer, parts ...[]byte) bool {
 	if _, err := w.Write([]byte("data: ")); err != nil {
 		return false
 	}
-	if _, err := w.Write(data); err != nil {
-		return false
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return false
+		}
 	}
 	_, err := w.Write([]byte("\n\n"))
 	return err == nil

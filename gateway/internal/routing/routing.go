@@ -202,6 +202,14 @@ func (l *Lease) Release() {
 	}
 }
 
+// ReleaseWith is Release through leave (see capacity.Slot.ReleaseWith);
+// leave is called only when the lease still holds a local slot.
+func (l *Lease) ReleaseWith(leave func(hosts []capacity.Host, id string) (capacity.Outcome, error)) {
+	if l.slot != nil {
+		l.slot.ReleaseWith(leave)
+	}
+}
+
 // Call sends the request to b under model (the name b knows) and returns
 // nil once b's first event has arrived, or the failure (an
 // *upstream.Error when the backend failed). Serve calls it once per

@@ -15,7 +15,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/resayil/portal/gateway/internal/admission"
+	"github.com/resayil/portal/gateway/internal/capacity"
 	"github.com/resayil/portal/gateway/internal/chat"
+	"github.com/resayil/portal/gateway/internal/redisbatch"
 	"github.com/resayil/portal/gateway/internal/relay"
 	"github.com/resayil/portal/gateway/internal/routing"
 	"github.com/resayil/portal/gateway/internal/upstream"
@@ -67,6 +69,9 @@ type Chat struct {
 	// KeepAlive is the interval of keep-alive comments during upstream
 	// silence once a stream has started (1 s).
 	KeepAlive time.Duration
+	// Batch, in Redis mode, sends a request's settlement and its local-slot
+	// release in one round trip; nil in embedded mode.
+	Batch *redisbatch.Batch
 
 	// base outlives every request; Stop cancels it after the shutdown
 	// grace so that no stream outlives the process unbilled.
@@ -240,6 +245,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 					// Nothing reached the client: as good as a 502.
 					cancel()
 					r.Body.Close()
+					ev.Release()
 					return &upstream.Error{Status: fiber.StatusBadGateway, Err: err}
 				}
 				events, first = ev, append([]byte(nil), f...)
@@ -277,7 +283,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 				lease.Release()
 			}()
 		}()
-		return h.complete(c, ctx, ticket, route, resp.Body, usage, start)
+		return h.complete(c, ctx, ticket, lease, resp.Body, usage, start)
 	}
 	ttfb := time.Since(start)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -301,7 +307,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 				h.Log.Error("panic in stream writer", "request_id", billingID, "panic", rec)
 				res.Outcome = relay.UpstreamError
 			}
-			h.settle(ticket, route, res, usage, start, ttfb)
+			h.settle(ticket, lease, res, usage, start, ttfb)
 		}()
 		// After the first byte an upstream failure is an error event, never
 		// a retry.
@@ -341,17 +347,18 @@ const busyRetryAfter = 5
 
 // complete relays a non-streaming answer. fasthttp cannot see a
 // non-streaming client leave, so these run to the end and are billed.
-func (h *Chat) complete(c *fiber.Ctx, ctx context.Context, t *admission.Ticket, route routing.Route, body io.ReadCloser, u wallet.Usage, start time.Time) error {
+func (h *Chat) complete(c *fiber.Ctx, ctx context.Context, t *admission.Ticket, lease *routing.Lease, body io.ReadCloser, u wallet.Usage, start time.Time) error {
+	route := lease.Route
 	defer body.Close()
 	raw, err := io.ReadAll(io.LimitReader(body, 32<<20))
 	ttfb := time.Since(start)
 	if err != nil {
-		h.settle(t, route, relay.Result{Outcome: relay.UpstreamError}, u, start, ttfb)
+		h.settle(t, lease, relay.Result{Outcome: relay.UpstreamError}, u, start, ttfb)
 		return upstreamError(&upstream.Error{Err: err}, t.Model.ID)
 	}
 	res := relay.Result{Outcome: relay.OK}
 	res.Usage, res.HaveUsage = chat.CompletionUsage(raw)
-	sr, err := h.settle(t, route, res, u, start, ttfb)
+	sr, err := h.settle(t, lease, res, u, start, ttfb)
 	if err == nil {
 		c.Set("x-resayil-credits-charged", strconv.FormatInt(int64(sr.Charged), 10))
 		c.Set("x-resayil-credits-remaining", strconv.FormatInt(int64(sr.Balance), 10))
@@ -364,8 +371,10 @@ func (h *Chat) complete(c *fiber.Ctx, ctx context.Context, t *admission.Ticket, 
 }
 
 // settle bills what the upstream reported, or what was counted when it
-// reported nothing (a disconnect or failure mid-stream).
-func (h *Chat) settle(t *admission.Ticket, route routing.Route, res relay.Result, u wallet.Usage, start time.Time, ttfb time.Duration) (wallet.SettleResult, error) {
+// reported nothing (a disconnect or failure mid-stream), and frees the
+// lease's local slot: in Redis mode both in one round trip.
+func (h *Chat) settle(t *admission.Ticket, lease *routing.Lease, res relay.Result, u wallet.Usage, start time.Time, ttfb time.Duration) (wallet.SettleResult, error) {
+	route := lease.Route
 	usage := res.Usage
 	if !res.HaveUsage {
 		usage = chat.Usage{PromptTokens: t.PromptEstimate, CompletionTokens: res.Generated}
@@ -375,7 +384,27 @@ func (h *Chat) settle(t *admission.Ticket, route routing.Route, res relay.Result
 	cost := catalog.Cost(usage.Total(), t.Model.CreditsPer1KTokens, route.Backend.Kind.Multiplier())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sr, err := t.Settle(ctx, cost, u)
+	var (
+		sr  wallet.SettleResult
+		err error
+	)
+	if b := h.Batch; b != nil && b.Capacity != nil {
+		sr, err = t.SettleWith(ctx, cost, u, func(ctx context.Context, s wallet.Settlement) (wallet.SettleResult, error) {
+			var st redisbatch.Settled
+			batched := false
+			lease.ReleaseWith(func(hosts []capacity.Host, id string) (capacity.Outcome, error) {
+				batched = true
+				return b.SettleLeave(ctx, s, hosts, id, &st)
+			})
+			if !batched {
+				// No local slot (the cloud), or it was freed already.
+				return b.Wallet.Settle(ctx, s)
+			}
+			return st.Result, st.Err
+		})
+	} else {
+		sr, err = t.Settle(ctx, cost, u)
+	}
 	if err != nil {
 		h.Log.Error("settle failed", "request_id", t.RequestID, "account", t.Account, "err", err)
 	}

@@ -86,6 +86,13 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMaxBackoff is the longest pause between retries.
 	DefaultMaxBackoff = 5 * time.Second
+	// DefaultLinger is the pause after a read that found less than a full
+	// batch: without it, at low rates every settled request woke the
+	// writer for a database transaction of its own (on the gateway's
+	// cores, beside the request path); with it a transaction carries what
+	// arrived in the meantime. Usage still reaches the database within
+	// FlushInterval plus Linger.
+	DefaultLinger = 100 * time.Millisecond
 )
 
 // Config tunes a Writer; zero fields take the defaults.
@@ -105,6 +112,8 @@ type Config struct {
 	BatchSize int
 	// FlushInterval: see DefaultFlushInterval.
 	FlushInterval time.Duration
+	// Linger: see DefaultLinger; negative means none.
+	Linger time.Duration
 	// FlushOnClose makes Close also write the events that are in the
 	// streams when it is called, not only those already read: a gateway
 	// closes its Writer after its last request settled, so that its usage
@@ -152,6 +161,9 @@ func (c Config) withDefaults() Config {
 	}
 	c.BatchSize = min(c.BatchSize, MaxBatchSize)
 	def(&c.FlushInterval, DefaultFlushInterval)
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
+	}
 	def(&c.ClaimMinIdle, DefaultClaimMinIdle)
 	def(&c.ClaimInterval, c.ClaimMinIdle/2)
 	def(&c.PruneIdle, DefaultPruneIdle)

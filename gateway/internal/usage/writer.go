@@ -257,7 +257,22 @@ func (w *Writer) step() error {
 	}
 	w.redisO.ok()
 	w.leftOver.Add(int64(w.handle(got)))
+	if n := len(got); n > 0 && n < w.cfg.BatchSize && w.cfg.Linger > 0 {
+		w.linger()
+	}
 	return nil
+}
+
+// linger pauses for Linger so that the next read takes what arrived
+// meanwhile in one batch; Close or abandon ends it at once.
+func (w *Writer) linger() {
+	t := time.NewTimer(w.cfg.Linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-w.stop:
+	case <-w.ctx.Done():
+	}
 }
 
 // flushQueued writes, once Close was called, the events waiting in the

@@ -84,6 +84,10 @@ func (l *Limiter) run(ctx context.Context, key string, limit ratelimit.Limit, n 
 	// Run sends EVALSHA and falls back to EVAL (which caches the script)
 	// when the server answers NOSCRIPT, e.g. after a restart or failover.
 	res, err := gcraScript.Run(ctx, l.client, []string{l.Key(key)}, iv, limit.Requests, n).Int64Slice()
+	return decision(limit, res, err)
+}
+
+func decision(limit ratelimit.Limit, res []int64, err error) (ratelimit.Decision, error) {
 	if err != nil {
 		return ratelimit.Decision{}, unavailable("allow", err)
 	}
@@ -97,6 +101,43 @@ func (l *Limiter) run(ctx context.Context, key string, limit ratelimit.Limit, n 
 		ResetAfter: time.Duration(res[2]) * time.Microsecond,
 		RetryAfter: time.Duration(res[3]) * time.Microsecond,
 	}, nil
+}
+
+// AllowCmd is an Allow queued on a pipeline.
+type AllowCmd struct {
+	l     *Limiter
+	limit ratelimit.Limit
+	keys  []string
+	args  []any
+	cmd   *redis.Cmd
+	err   error
+}
+
+// QueueAllow queues Allow(key, limit) on p, so that the gateway sends it
+// in one round trip with the credit hold; call Result after p's Exec. The
+// script touches one key: on a *redis.ClusterClient the pipeline is split
+// per node, never a cross-slot script.
+func (l *Limiter) QueueAllow(ctx context.Context, p redis.Pipeliner, key string, limit ratelimit.Limit) *AllowCmd {
+	if err := limit.ValidateN(1); err != nil {
+		return &AllowCmd{err: err}
+	}
+	c := &AllowCmd{l: l, limit: limit, keys: []string{l.Key(key)},
+		args: []any{(limit.Per / time.Duration(limit.Requests)).Microseconds(), limit.Requests, 1}}
+	c.cmd = gcraScript.EvalSha(ctx, p, c.keys, c.args...)
+	return c
+}
+
+// Result is Allow's answer. When Redis had lost its script cache
+// (NOSCRIPT: the script did not run) it runs it once more with EVAL.
+func (c *AllowCmd) Result(ctx context.Context) (ratelimit.Decision, error) {
+	if c.err != nil {
+		return ratelimit.Decision{}, c.err
+	}
+	res, err := c.cmd.Int64Slice()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		res, err = gcraScript.Eval(ctx, c.l.client, c.keys, c.args...).Int64Slice()
+	}
+	return decision(c.limit, res, err)
 }
 
 // unavailable keeps the Redis error in the chain (for logs and errors.Is)

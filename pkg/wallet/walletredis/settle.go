@@ -13,9 +13,19 @@ func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.Settle
 	if err := s.Validate(); err != nil {
 		return wallet.SettleResult{}, err
 	}
+	keys, args := w.settleCall(s)
+	res, err := w.run(ctx, "settle", settleScript, s.Account, keys, args...)
+	if err != nil {
+		return wallet.SettleResult{}, err
+	}
+	return settleResult(res), nil
+}
+
+// settleCall returns settleScript's keys and arguments (the first two
+// filled in by run or queue).
+func (w *Wallet) settleCall(s wallet.Settlement) ([]string, []any) {
 	keys := w.accountKeys(s.Account, w.keys.Settled(s.Account, s.RequestID), w.keys.UsageStream(s.Account))
-	res, err := w.run(ctx, "settle", settleScript, s.Account, keys,
-		nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account),
+	return keys, []any{nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account),
 		fieldClientRequestID, s.ClientRequestID,
 		fieldAPIKeyID, s.APIKeyID,
 		fieldModel, s.Model,
@@ -26,14 +36,14 @@ func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.Settle
 		fieldTotalTokens, s.TotalTokens,
 		fieldLatencyMS, s.Latency.Milliseconds(),
 		fieldTTFBMS, s.TTFB.Milliseconds(),
-	)
-	if err != nil {
-		return wallet.SettleResult{}, err
 	}
+}
+
+func settleResult(res []int64) wallet.SettleResult {
 	return wallet.SettleResult{
 		Charged:   resayil.Credits(res[1]),
 		Shortfall: resayil.Credits(res[2]),
 		Balance:   resayil.Credits(res[3]),
 		Replayed:  res[0] == 2,
-	}, nil
+	}
 }

@@ -152,6 +152,12 @@ func (w *Wallet) run(ctx context.Context, op string, s *redis.Script, acct resay
 	if err != nil {
 		return nil, unavailable(op, err)
 	}
+	return w.loadIfCold(ctx, op, s, acct, keys, args, res)
+}
+
+// loadIfCold is the end of run: a -1 answer loads the balance and runs
+// the script again with it.
+func (w *Wallet) loadIfCold(ctx context.Context, op string, s *redis.Script, acct resayil.AccountID, keys []string, args []any, res []int64) ([]int64, error) {
 	if len(res) == 0 || res[0] != -1 {
 		return res, nil
 	}

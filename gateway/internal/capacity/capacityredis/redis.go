@@ -92,6 +92,13 @@ func (s *Store) SlotsKey(host string) string { return s.base + "slots:" + host }
 func (s *Store) Channel() string { return s.channel }
 
 func (s *Store) run(ctx context.Context, op string, hosts []capacity.Host, extra ...any) ([]any, error) {
+	keys, args := s.call(op, hosts, extra...)
+	r, err := script.Run(ctx, s.client, keys, args...).Slice()
+	return reply(op, r, err)
+}
+
+// call returns the script's keys and arguments for op.
+func (s *Store) call(op string, hosts []capacity.Host, extra ...any) ([]string, []any) {
 	keys := make([]string, 0, 4+len(hosts))
 	keys = append(keys, s.keys[:]...)
 	args := make([]any, 0, 7+2*len(hosts)+len(extra))
@@ -100,8 +107,10 @@ func (s *Store) run(ctx context.Context, op string, hosts []capacity.Host, extra
 		keys = append(keys, s.SlotsKey(h.ID))
 		args = append(args, h.ID, max(h.Slots, 0))
 	}
-	args = append(args, extra...)
-	r, err := script.Run(ctx, s.client, keys, args...).Slice()
+	return keys, append(args, extra...)
+}
+
+func reply(op string, r []any, err error) ([]any, error) {
 	if err != nil {
 		return nil, unavailable(op, err)
 	}
@@ -109,6 +118,40 @@ func (s *Store) run(ctx context.Context, op string, hosts []capacity.Host, extra
 		return nil, unavailable(op, fmt.Errorf("short reply %v", r))
 	}
 	return r, nil
+}
+
+// LeaveCmd is a Leave queued on a pipeline.
+type LeaveCmd struct {
+	s    *Store
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+// QueueLeave queues Leave(hosts, id) on p, so that the gateway frees a
+// slot in the same round trip as its settlement; call Result after p's
+// Exec. The script stays in the {capacity} slot: on a *redis.ClusterClient
+// the pipeline is split per node.
+func (s *Store) QueueLeave(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, id string) *LeaveCmd {
+	c := &LeaveCmd{s: s}
+	c.keys, c.args = s.call("leave", hosts, id)
+	c.cmd = script.EvalSha(ctx, p, c.keys, c.args...)
+	return c
+}
+
+// Result is Leave's answer; when Redis had lost its script cache
+// (NOSCRIPT: the script did not run) it runs it once more with EVAL.
+func (c *LeaveCmd) Result(ctx context.Context) (capacity.Outcome, error) {
+	r, err := c.cmd.Slice()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		r, err = script.Eval(ctx, c.s.client, c.keys, c.args...).Slice()
+	}
+	r, err = reply("leave", r, err)
+	if err != nil {
+		return capacity.Outcome{}, err
+	}
+	out, _ := outcome(r)
+	return out, nil
 }
 
 func unavailable(op string, err error) error {
