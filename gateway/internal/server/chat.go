@@ -273,16 +273,10 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	usage := wallet.Usage{ClientRequestID: clientID, APIKeyID: int64(p.KeyID), Model: ticket.Model.ID, Backend: string(route.Backend.Kind)}
 	if !req.Stream {
 		defer cancel()
-		// The slot is free once the answer is read; releasing it is a Redis
-		// round trip in Redis mode that the client need not wait for (Drain
-		// still waits for it).
-		defer func() {
-			h.inflight.Add(1)
-			go func() {
-				defer h.inflight.Done()
-				lease.Release()
-			}()
-		}()
+		// Settling releases the slot in the same Redis pipeline; this
+		// release only frees an in-process slot, or one a failed settlement
+		// left behind (idempotent).
+		defer lease.Release()
 		return h.complete(c, ctx, ticket, lease, resp.Body, usage, start)
 	}
 	ttfb := time.Since(start)

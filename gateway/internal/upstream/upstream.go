@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/resayil/portal/pkg/catalog"
 	"io"
 	"net"
 	"net/http"
@@ -163,7 +164,7 @@ func upstreamMessage(raw []byte) string {
 // Multiplier returns the credit multiplier of a backend kind.
 func (k Kind) Multiplier() int64 {
 	if k == Cloud {
-		return 2
+		return catalog.CloudMultiplier
 	}
-	return 1
+	return catalog.LocalMultiplier
 }
