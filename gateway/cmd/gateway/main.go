@@ -55,7 +55,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	log := logging.New(stderr, cfg.IsProduction(), cfg.LogLevel)
+	// Buffered: the access log writes a line per request (logging.NewBuffered).
+	log, stopLog := logging.NewBuffered(stderr, cfg.IsProduction(), cfg.LogLevel)
+	defer stopLog()
 	start := time.Now()
 	log.Info("starting gateway", "config", config.Fields(&cfg), "database", database.Redacted(cfg.DSN()))
 	a, err := app.New(ctx, &cfg, log)
@@ -75,5 +77,6 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("gateway ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
+		logging.Flush(log)
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/resayil/portal/gateway/internal/capacity"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/pkg/resayil"
@@ -38,10 +39,12 @@ type Admission struct {
 }
 
 // Batcher runs the rate limit and the credit hold of one request together
-// (Redis mode: both scripts on one pipeline). Both always run; Admit
-// releases the hold when the limiter refused.
+// (Redis mode: both scripts on one pipeline), and the request's early
+// local-slot entry when it has one (then Set on it). All of them always
+// run; Admit releases the hold when the limiter refused and cancels the
+// entry when it refuses the request.
 type Batcher interface {
-	AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold) AllowReserved
+	AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold, early *capacity.Early) AllowReserved
 }
 
 // AllowReserved is what Batcher.AllowReserve answers: what Limiter.Allow
@@ -62,6 +65,10 @@ type Request struct {
 	// MaxTokens asked for by the client (0 = the catalog's bound).
 	MaxTokens int64
 	N         int64
+	// Early, when set, is asked (once the model is known and allowed) for
+	// the request's early local-slot entry, which the Batcher sends with
+	// the rate limit and the hold; with no Batcher it is not asked.
+	Early func(m *catalog.Model) *capacity.Early
 }
 
 // Decision carries what the server reports even when a request is refused:
@@ -130,13 +137,21 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 		err        error
 		reserveErr error
 	)
+	var early *capacity.Early
 	if a.Batch != nil {
-		// One round trip for both. The hold is taken even when the limiter
-		// refuses (the rare path), and given back before the answer.
-		r := a.Batch.AllowReserve(ctx, rateKey(p.Account), limit, wh)
+		if req.Early != nil {
+			early = req.Early(m)
+		}
+		// One round trip for all. The hold (and the slot) are taken even
+		// when the limiter refuses (the rare path), and given back before
+		// the answer.
+		r := a.Batch.AllowReserve(ctx, rateKey(p.Account), limit, wh, early)
 		rl, err, granted, reserveErr = r.Decision, r.LimitErr, r.Granted, r.ReserveErr
 		if (err != nil || !rl.Allowed) && reserveErr == nil {
 			_, _ = a.Wallet.Release(ctx, p.Account, req.RequestID) // on failure, the lease frees it
+		}
+		if err != nil || !rl.Allowed || reserveErr != nil {
+			early.Cancel()
 		}
 	} else {
 		rl, err = a.Limiter.Allow(ctx, rateKey(p.Account), limit)
@@ -165,7 +180,7 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	}
 	t := &Ticket{
 		RequestID: req.RequestID, Account: p.Account, Model: m, MaxTokens: maxTokens,
-		Held: granted, PromptEstimate: prompt, wallet: a.Wallet, lease: wallet.LeaseOrDefault(a.Lease),
+		Held: granted, PromptEstimate: prompt, Early: early, wallet: a.Wallet, lease: wallet.LeaseOrDefault(a.Lease),
 	}
 	t.startRenewal()
 	return t, d, nil

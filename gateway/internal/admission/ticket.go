@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/resayil/portal/gateway/internal/capacity"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
@@ -20,33 +21,59 @@ type Ticket struct {
 	MaxTokens      int64
 	Held           resayil.Credits
 	PromptEstimate int64
+	// Early is the request's early local-slot entry, nil when it has
+	// none; the router takes it or cancels it.
+	Early *capacity.Early
 
 	wallet wallet.Wallet
 	lease  time.Duration
-	stop   chan struct{}
-	once   sync.Once
-	result wallet.SettleResult
-	err    error
+	// mu guards timer and stopped: the renewal timer re-arms itself unless
+	// the ticket was settled or released meanwhile.
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	once    sync.Once
+	result  wallet.SettleResult
+	err     error
 }
 
 // startRenewal keeps the hold's lease alive while the request runs, so a
-// slow model load cannot lose its hold, while a dead gateway's holds expire.
+// slow model load cannot lose its hold, while a dead gateway's holds
+// expire. A timer rather than a goroutine per request: nearly every
+// request ends long before its first renewal, and an unfired timer costs
+// no goroutine, no channel and no wake-up.
 func (t *Ticket) startRenewal() {
-	t.stop = make(chan struct{})
-	go func() {
-		tick := time.NewTicker(t.lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-t.stop:
-				return
-			case <-tick.C:
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = t.wallet.Renew(ctx, t.Account, t.RequestID, t.lease)
-				cancel()
-			}
-		}
-	}()
+	every := t.lease / 3
+	t.mu.Lock()
+	t.timer = time.AfterFunc(every, func() { t.renew(every) })
+	t.mu.Unlock()
+}
+
+func (t *Ticket) renew(every time.Duration) {
+	t.mu.Lock()
+	stopped := t.stopped
+	t.mu.Unlock()
+	if stopped {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = t.wallet.Renew(ctx, t.Account, t.RequestID, t.lease)
+	cancel()
+	t.mu.Lock()
+	if !t.stopped {
+		t.timer.Reset(every)
+	}
+	t.mu.Unlock()
+}
+
+// stopRenewal ends the renewals (a renewal already running finishes).
+func (t *Ticket) stopRenewal() {
+	t.mu.Lock()
+	t.stopped = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.mu.Unlock()
 }
 
 // Settle debits the real cost and records usage, once.
@@ -60,7 +87,7 @@ func (t *Ticket) Settle(ctx context.Context, cost resayil.Credits, u wallet.Usag
 func (t *Ticket) SettleWith(ctx context.Context, cost resayil.Credits, u wallet.Usage,
 	settle func(context.Context, wallet.Settlement) (wallet.SettleResult, error)) (wallet.SettleResult, error) {
 	t.once.Do(func() {
-		close(t.stop)
+		t.stopRenewal()
 		t.result, t.err = settle(ctx, wallet.Settlement{RequestID: t.RequestID, Account: t.Account, Cost: cost, Usage: u})
 	})
 	return t.result, t.err
@@ -70,7 +97,7 @@ func (t *Ticket) SettleWith(ctx context.Context, cost resayil.Credits, u wallet.
 // reached an upstream.
 func (t *Ticket) Release(ctx context.Context) {
 	t.once.Do(func() {
-		close(t.stop)
+		t.stopRenewal()
 		_, t.err = t.wallet.Release(ctx, t.Account, t.RequestID)
 	})
 }

@@ -298,6 +298,20 @@ func TestE2E_ConcurrentRequestsNeverOverspend(t *testing.T) {
 			if n := g.WaitUsage(t, u.Account, 10); n != 10 {
 				t.Fatalf("%d usage records, want 10", n)
 			}
+			// Every slot came back, those the 190 refused requests took
+			// in their admission round trip (Redis mode) included.
+			st, err := g.App.Router.Pool().Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for host, n := range st.InFlight {
+				if n != 0 {
+					t.Fatalf("host %s: %d slots taken after every request ended", host, n)
+				}
+			}
+			if n := g.App.Router.Pool().Held(); n != 0 {
+				t.Fatalf("the pool holds %d slots after every request ended", n)
+			}
 		})
 	}
 }

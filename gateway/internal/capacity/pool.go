@@ -109,10 +109,93 @@ func (s *Slot) ReleaseWith(leave func(hosts []Host, id string) (Outcome, error))
 	s.once.Do(func() { s.pool.release(s.id, leave) })
 }
 
+// Early is a slot entry tried ahead of Acquire, in a round trip the caller
+// makes anyway (the gateway sends it with the rate limit and the credit
+// hold): a NoWait Enter, so it never queues. When it was granted, Acquire
+// with the same request id takes that slot without another store call;
+// otherwise Acquire enters as usual. An Early that is not taken must be
+// cancelled (Cancel frees a granted slot); both are safe on a nil *Early.
+type Early struct {
+	pool  *Pool
+	id    string
+	hosts []Host
+	entry Entry
+	once  sync.Once
+	out   Outcome
+	err   error
+	set   bool
+}
+
+// Early prepares an early entry for r, or returns nil when none of r's
+// hosts is up (Acquire then answers ErrNoHost by itself).
+func (p *Pool) Early(r Request) *Early {
+	hosts := p.cfg.Hosts()
+	if !usable(hosts, r.Hosts) {
+		return nil
+	}
+	e := Entry{ID: r.ID, Priority: r.Priority, Hosts: r.Hosts, Mode: NoWait, QueueMax: p.cfg.QueueMax}
+	return &Early{pool: p, id: r.ID, hosts: hosts, entry: e}
+}
+
+// Hosts and Entry are the arguments of the Store.Enter the caller runs.
+func (e *Early) Hosts() []Host { return e.hosts }
+
+// Entry is the NoWait entry to send.
+func (e *Early) Entry() Entry { return e.entry }
+
+// Set records the store's answer to the entry (what Store.Enter returned)
+// and hands its grants for other waiters of this process to them.
+func (e *Early) Set(out Outcome, err error) {
+	if e == nil {
+		return
+	}
+	e.out, e.err, e.set = out, err, true
+	if err == nil {
+		e.pool.wake(out.Woken)
+	}
+}
+
+// take returns the slot the entry was granted, once; nil when it was not
+// granted, was not sent, or was taken or cancelled already.
+func (e *Early) take(id string) *Slot {
+	if e == nil || e.id != id {
+		return nil
+	}
+	var s *Slot
+	e.once.Do(func() {
+		if e.set && e.err == nil && e.out.Result == Granted {
+			s = e.pool.hold(e.id, e.out.Host, 0)
+		}
+	})
+	return s
+}
+
+// Cancel frees the slot the entry was granted unless Acquire took it.
+func (e *Early) Cancel() {
+	if e == nil {
+		return
+	}
+	e.once.Do(func() {
+		if e.set && e.err == nil && e.out.Result == Granted {
+			e.pool.leave(e.id)
+		}
+	})
+}
+
 // Acquire returns a slot on one of r.Hosts, waiting in the queue as r.Mode
 // allows for up to r.Wait. Errors: ErrNoHost, *BusyError, ErrQueueFull,
 // ErrTimeout, ctx's error, or the store's.
 func (p *Pool) Acquire(ctx context.Context, r Request) (*Slot, error) {
+	return p.AcquireEarly(ctx, r, nil)
+}
+
+// AcquireEarly is Acquire that first looks at early: when it holds a slot
+// granted to r.ID, that is the slot, without a store call.
+func (p *Pool) AcquireEarly(ctx context.Context, r Request, early *Early) (*Slot, error) {
+	if s := early.take(r.ID); s != nil {
+		return s, nil
+	}
+	early.Cancel() // granted to another id: give it back
 	hosts := p.cfg.Hosts()
 	if !usable(hosts, r.Hosts) {
 		return nil, ErrNoHost

@@ -35,15 +35,22 @@ type Batch struct {
 var _ admission.Batcher = (*Batch)(nil)
 
 // AllowReserve implements admission.Batcher: one round trip on a warm
-// account.
-func (b *Batch) AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold) admission.AllowReserved {
+// account, the early slot entry included.
+func (b *Batch) AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold, early *capacity.Early) admission.AllowReserved {
 	p := b.Client.Pipeline()
 	rl := b.Limiter.QueueAllow(ctx, p, key, limit)
 	rs := b.Wallet.QueueReserve(ctx, p, h)
+	var ec *capacityredis.EnterCmd
+	if early != nil && b.Capacity != nil {
+		ec = b.Capacity.QueueEnter(ctx, p, early.Hosts(), early.Entry())
+	}
 	_, _ = p.Exec(ctx) // each command carries its own error
 	var r admission.AllowReserved
 	r.Decision, r.LimitErr = rl.Result(ctx)
 	r.Granted, r.ReserveErr = rs.Result(ctx)
+	if ec != nil {
+		early.Set(ec.Result(ctx))
+	}
 	return r
 }
 

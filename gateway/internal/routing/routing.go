@@ -175,6 +175,26 @@ type Request struct {
 	ID    string
 	Model *catalog.Model
 	Plan  resayil.Plan
+	// Early is a slot entry made ahead of Serve (see Router.Early); Serve
+	// takes its slot for the first local attempt, or cancels it.
+	Early *capacity.Early
+}
+
+// Early prepares a local-slot entry for req that the caller sends in a
+// round trip it makes anyway (Redis mode: with the rate limit and the
+// credit hold), so that a request with a free slot waiting for it costs
+// no round trip of its own. It is nil when req would not start on a local
+// host (a cloud-only model, no eligible host up). It never queues: when
+// no slot is free, Serve enters the queue as usual.
+func (r *Router) Early(req Request) *capacity.Early {
+	if req.Model.Local == "" {
+		return nil
+	}
+	ids := r.eligible(req.Model.Local, nil)
+	if len(ids) == 0 {
+		return nil
+	}
+	return r.pool.Early(capacity.Request{ID: req.ID, Priority: req.Plan.QueuePriority, Hosts: ids})
 }
 
 // Route is where a request went and the model name that backend knows.
@@ -224,6 +244,8 @@ type Call func(b *upstream.Backend, model string) error
 // upstream failure when every backend failed or the failure was not worth
 // another try, or a store error.
 func (r *Router) Serve(ctx context.Context, req Request, call Call) (*Lease, error) {
+	// A slot the first attempt did not take goes back (no-op once taken).
+	defer req.Early.Cancel()
 	m := req.Model
 	cloudOK := r.cfg.Cloud != nil && req.Plan.CloudAllowed && m.HasCloud()
 	if m.Local == "" {
@@ -265,7 +287,11 @@ func (r *Router) Serve(ctx context.Context, req Request, call Call) (*Lease, err
 			default:
 				pr.Mode = capacity.Queue
 			}
-			slot, err := r.pool.Acquire(ctx, pr)
+			early := req.Early
+			if attempt > 0 {
+				early = nil
+			}
+			slot, err := r.pool.AcquireEarly(ctx, pr, early)
 			switch {
 			case err == nil:
 				if lastErr != nil && r.cfg.Observer != nil {

@@ -203,9 +203,15 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	}
 	clientID = string([]byte(clientID))
 	c.Set("x-request-id", billingID)
-	ticket, dec, err := h.Admission.Admit(ctx, p, admission.Request{
-		RequestID: billingID, Model: req.Model, PromptBytes: req.TextBytes, MaxTokens: req.MaxTokens, N: req.N,
-	})
+	ar := admission.Request{RequestID: billingID, Model: req.Model, PromptBytes: req.TextBytes, MaxTokens: req.MaxTokens, N: req.N}
+	if h.Batch != nil {
+		// Redis mode: a free local slot is taken in the admission's round
+		// trip (the router takes it, or gives it back).
+		ar.Early = func(m *catalog.Model) *capacity.Early {
+			return h.Router.Early(routing.Request{ID: billingID, Model: m, Plan: p.Plan})
+		}
+	}
+	ticket, dec, err := h.Admission.Admit(ctx, p, ar)
 	setRateHeaders(c, dec)
 	if err != nil {
 		h.observe(Report{Model: req.Model, Status: statusOf(err), Refusal: codeOf(err), Duration: time.Since(start)})
@@ -223,7 +229,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		first    []byte
 		upCancel context.CancelFunc
 	)
-	lease, err := h.Router.Serve(h.waitCtx, routing.Request{ID: billingID, Model: ticket.Model, Plan: p.Plan},
+	lease, err := h.Router.Serve(h.waitCtx, routing.Request{ID: billingID, Model: ticket.Model, Plan: p.Plan, Early: ticket.Early},
 		func(b *upstream.Backend, model string) error {
 			body, err := req.Upstream(model, ticket.MaxTokens)
 			if err != nil {

@@ -120,40 +120,6 @@ func reply(op string, r []any, err error) ([]any, error) {
 	return r, nil
 }
 
-// LeaveCmd is a Leave queued on a pipeline.
-type LeaveCmd struct {
-	s    *Store
-	keys []string
-	args []any
-	cmd  *redis.Cmd
-}
-
-// QueueLeave queues Leave(hosts, id) on p, so that the gateway frees a
-// slot in the same round trip as its settlement; call Result after p's
-// Exec. The script stays in the {capacity} slot: on a *redis.ClusterClient
-// the pipeline is split per node.
-func (s *Store) QueueLeave(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, id string) *LeaveCmd {
-	c := &LeaveCmd{s: s}
-	c.keys, c.args = s.call("leave", hosts, id)
-	c.cmd = script.EvalSha(ctx, p, c.keys, c.args...)
-	return c
-}
-
-// Result is Leave's answer; when Redis had lost its script cache
-// (NOSCRIPT: the script did not run) it runs it once more with EVAL.
-func (c *LeaveCmd) Result(ctx context.Context) (capacity.Outcome, error) {
-	r, err := c.cmd.Slice()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		r, err = script.Eval(ctx, c.s.client, c.keys, c.args...).Slice()
-	}
-	r, err = reply("leave", r, err)
-	if err != nil {
-		return capacity.Outcome{}, err
-	}
-	out, _ := outcome(r)
-	return out, nil
-}
-
 func unavailable(op string, err error) error {
 	return fmt.Errorf("capacityredis: %s: %w: %w", op,
 		resayil.Errorf(resayil.EUNAVAILABLE, "Model capacity is temporarily unavailable. Please retry shortly."), err)
@@ -189,7 +155,7 @@ func modeArg(m capacity.Mode) string {
 
 // Enter implements capacity.Store.
 func (s *Store) Enter(ctx context.Context, hosts []capacity.Host, e capacity.Entry) (capacity.Outcome, error) {
-	r, err := s.run(ctx, "enter", hosts, e.ID, e.Priority, e.Rank, strings.Join(e.Hosts, "\n"), modeArg(e.Mode), e.MaxWaiting, e.QueueMax)
+	r, err := s.run(ctx, "enter", hosts, enterArgs(e)...)
 	if err != nil {
 		return capacity.Outcome{}, err
 	}

@@ -1,0 +1,68 @@
+package capacityredis
+
+import (
+	"context"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resayil/portal/gateway/internal/capacity"
+)
+
+// queued is one operation of the script queued on a caller's pipeline, so
+// that the gateway sends it in a round trip it makes anyway. The script
+// stays in the {capacity} slot: on a *redis.ClusterClient the pipeline is
+// split per node.
+type queued struct {
+	s    *Store
+	op   string
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+func (s *Store) queue(ctx context.Context, p redis.Pipeliner, op string, hosts []capacity.Host, extra ...any) *queued {
+	c := &queued{s: s, op: op}
+	c.keys, c.args = s.call(op, hosts, extra...)
+	c.cmd = script.EvalSha(ctx, p, c.keys, c.args...)
+	return c
+}
+
+// Result is the operation's answer once the pipeline ran; when Redis had
+// lost its script cache (NOSCRIPT: the script did not run) it runs it once
+// more with EVAL.
+func (c *queued) Result(ctx context.Context) (capacity.Outcome, error) {
+	r, err := c.cmd.Slice()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		r, err = script.Eval(ctx, c.s.client, c.keys, c.args...).Slice()
+	}
+	r, err = reply(c.op, r, err)
+	if err != nil {
+		return capacity.Outcome{}, err
+	}
+	out, _ := outcome(r)
+	return out, nil
+}
+
+// LeaveCmd is a Leave queued on a pipeline.
+type LeaveCmd struct{ *queued }
+
+// QueueLeave queues Leave(hosts, id) on p (the gateway frees a slot in the
+// same round trip as its settlement); call Result after p's Exec.
+func (s *Store) QueueLeave(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, id string) *LeaveCmd {
+	return &LeaveCmd{s.queue(ctx, p, "leave", hosts, id)}
+}
+
+// EnterCmd is an Enter queued on a pipeline.
+type EnterCmd struct{ *queued }
+
+// QueueEnter queues Enter(hosts, e) on p (the gateway tries a free slot in
+// the same round trip as the rate limit and the credit hold); call Result
+// after p's Exec.
+func (s *Store) QueueEnter(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, e capacity.Entry) *EnterCmd {
+	return &EnterCmd{s.queue(ctx, p, "enter", hosts, enterArgs(e)...)}
+}
+
+func enterArgs(e capacity.Entry) []any {
+	return []any{e.ID, e.Priority, e.Rank, strings.Join(e.Hosts, "\n"), modeArg(e.Mode), e.MaxWaiting, e.QueueMax}
+}
