@@ -150,9 +150,12 @@ type Stats struct {
 
 // Store keeps slots and the queue. Every method is atomic and safe for
 // concurrent use (capacityredis: across processes). hosts is the caller's
-// current view of the hosts; every replica passes the same ids. Each call
-// first drops expired leases. Errors are infrastructure failures
-// (capacityredis marks them resayil.EUNAVAILABLE).
+// current view of the hosts; every replica passes the same ids. Expired
+// leases never count: in every call a slot or a queue place whose lease ran
+// out is as good as gone (its slot free, its waiter not waiting); Poll,
+// Renew and Stats also drop them from the store (capacitymem drops them at
+// every call). Errors are infrastructure failures (capacityredis marks them
+// resayil.EUNAVAILABLE).
 type Store interface {
 	// Enter gives e a slot if one of its hosts has one free after the
 	// queued entries were served, else queues it as e.Mode allows.

@@ -19,18 +19,35 @@ import "github.com/redis/go-redis/v9"
 //
 // All keys carry one hash tag, so every script runs in one Cluster slot.
 // Numbers are Lua doubles: exact up to 2^53 credits.
+//
+// The Holds hash and the Leases zset hold the same request ids (every
+// script adds an id to both or removes it from both) and always get their
+// TTL together, the same one: so they exist together, expire together, and
+// one PTTL tells both. The scripts rely on it to spare Redis calls on the
+// hot path: open() learns whether the holds keys exist from the PTTL that
+// extend() needs anyway, or from the hold Settle just found.
 const prelude = `
 local now = tonumber(ARGV[2])
 
+-- leasesttl: PTTL of the Leases zset (-2: the holds keys do not exist),
+-- read once; lttl is reset to nil by anything that may delete the keys
+-- before the value is used again.
+local lttl
+local function leasesttl()
+  if not lttl then lttl = redis.call('PTTL', KEYS[3]) end
+  return lttl
+end
+
 -- open returns balance and held, loading ARGV[1] when Redis has no balance
 -- (only if absent: a concurrent load or grant that got here first wins), or
--- nil when there is nothing to load.
-local function open()
+-- nil when there is nothing to load. holdsexist says the caller knows the
+-- holds keys exist (it found a hold in them).
+local function open(holdsexist)
   local v = redis.call('HMGET', KEYS[1], 'balance', 'held')
   if v[1] then
     local held = tonumber(v[2]) or 0
     -- The holds keys expire (TTL) only after every lease in them ran out.
-    if held ~= 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+    if held ~= 0 and not holdsexist and leasesttl() == -2 then
       held = 0
       redis.call('HSET', KEYS[1], 'held', 0)
     end
@@ -49,6 +66,7 @@ end
 local function reclaim()
   local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1000)
   if #ids == 0 then return 0, 0 end
+  lttl = nil
   local freed = 0
   for _, a in ipairs(redis.call('HMGET', KEYS[2], unpack(ids))) do
     if a then freed = freed + tonumber(a) end
@@ -59,10 +77,22 @@ local function reclaim()
   return freed, #ids
 end
 
--- extend makes key live at least ttl more milliseconds.
-local function extend(key, ttl)
+-- extend makes both holds keys live at least ttl - slack more milliseconds
+-- (ttl is the longest lease in them + holdGrace, 1 h): only when their
+-- PTTL fell below that does it set both to ttl. The slack, 10 minutes,
+-- spares the two PEXPIREs on all but about one call in ten minutes per
+-- account, and the keys still outlive every lease in them by at least
+-- holdGrace - slack, 50 minutes. Call it after the script's last write to
+-- the holds keys (a PTTL read before those writes is still right: writes
+-- keep a key's TTL, and a key they create had none, PTTL -2).
+local slack = 600000
+local function extend(ttl)
   ttl = tonumber(ttl)
-  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  if leasesttl() < ttl - slack then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+    redis.call('PEXPIRE', KEYS[3], ttl)
+    lttl = ttl
+  end
 end
 
 local function int(n) return string.format('%.0f', n) end
@@ -73,24 +103,50 @@ local function int(n) return string.format('%.0f', n) end
 // {0, available} (insufficient) or {-1, 0} (load needed). Expired holds are
 // reclaimed only when the balance falls short, which keeps the common case
 // to a handful of commands. The decision mirrors wallet.Hold.Grant.
-var reserveScript = redis.NewScript(prelude + `
+//
+// When the available balance covers the amount (and the amount the
+// minimum), the grant is the amount, with no reclaim and nothing written
+// since open(): HSETNX is then at once the "existing hold?" check (0: the
+// answer is the existing hold, and nothing was written) and the write of
+// the hold. Otherwise the existing hold is looked for first, before
+// reclaim(), whose writes must not happen for a repeated Reserve (nor drop
+// its own expired hold and grant it anew).
+//
+// Redis calls on the common path: HMGET, HSETNX, HINCRBY, ZADD, then the
+// PTTL of extend when other holds are held (5), or the two PEXPIREs when
+// none is (6: the holds keys are new); with other holds, the PEXPIREs once
+// in ten minutes.
+var reserveScript = redis.NewScript(prelude + reserveSrc)
+
+const reserveSrc = `
 local bal, held = open()
 if not bal then return {-1, 0} end
+-- held is the sum of the holds (every script changes both together), so
+-- none held means no holds keys: the usual case of an account with one
+-- request at a time, whose Settle deleted them.
+if held == 0 then lttl = -2 end
 local id = ARGV[3]
-local have = redis.call('HGET', KEYS[2], id)
-if have then return {2, tonumber(have)} end
 local amount, minimum = tonumber(ARGV[4]), tonumber(ARGV[5])
-if bal - held < amount then held = held - reclaim() end
-local avail = bal - held
-if avail < minimum then return {0, math.max(avail, 0)} end
-local g = math.min(amount, avail)
+local g
+if bal - held >= amount and amount >= minimum then
+  g = amount
+  if redis.call('HSETNX', KEYS[2], id, g) == 0 then
+    return {2, tonumber(redis.call('HGET', KEYS[2], id))}
+  end
+else
+  local have = redis.call('HGET', KEYS[2], id)
+  if have then return {2, tonumber(have)} end
+  if bal - held < amount then held = held - reclaim() end
+  local avail = bal - held
+  if avail < minimum then return {0, math.max(avail, 0)} end
+  g = math.min(amount, avail)
+  redis.call('HSET', KEYS[2], id, g)
+end
 redis.call('HINCRBY', KEYS[1], 'held', g)
-redis.call('HSET', KEYS[2], id, g)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), id)
-extend(KEYS[2], ARGV[7])
-extend(KEYS[3], ARGV[7])
+extend(ARGV[7])
 return {1, g}
-`)
+`
 
 // settleScript: KEYS[4] Settled marker, KEYS[5] usage stream; ARGV[3]
 // request id, [4] cost, [5] marker TTL ms, [6] account id, [7...] the rest
@@ -98,34 +154,48 @@ return {1, g}
 // balance}, {2, ...} for a replay (the first charge and shortfall, the
 // current balance) or {-1, 0, 0, 0} (load needed). The marker, the debit and
 // the XADD happen together or not at all. The charge mirrors wallet.Charge.
-var settleScript = redis.NewScript(prelude + `
+//
+// bal and held track the account hash exactly (open() returns what it
+// holds or has just written, reclaim() returns what it took off held), so
+// when both fields change one HSET of their new values does what two
+// HINCRBYs would. A hold found means the holds keys exist, so open() need
+// not look. Common path: GET, HGET, HMGET, HDEL, ZREM, HSET, SET, XADD.
+var settleScript = redis.NewScript(prelude + settleSrc)
+
+const settleSrc = `
 local done = redis.call('GET', KEYS[4])
 if done then
   local c, s = string.match(done, '^(%d+):(%d+)$')
   return {2, tonumber(c), tonumber(s), tonumber(redis.call('HGET', KEYS[1], 'balance')) or 0}
 end
-local bal, held = open()
-if not bal then return {-1, 0, 0, 0} end
 local id = ARGV[3]
 local hold = redis.call('HGET', KEYS[2], id)
+local bal, held = open(hold ~= false)
+if not bal then return {-1, 0, 0, 0} end
 if hold then
+  hold = tonumber(hold)
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
-  redis.call('HINCRBY', KEYS[1], 'held', -tonumber(hold))
-  held = held - tonumber(hold)
+  held = held - hold
 end
 local cost = tonumber(ARGV[4])
 if bal - held < cost then held = held - reclaim() end
 local charged = math.max(math.min(cost, bal - held), 0)
 local shortfall = cost - charged
-if charged ~= 0 then redis.call('HINCRBY', KEYS[1], 'balance', -charged) end
+if charged ~= 0 and hold then
+  redis.call('HSET', KEYS[1], 'balance', int(bal - charged), 'held', int(held))
+elseif charged ~= 0 then
+  redis.call('HINCRBY', KEYS[1], 'balance', -charged)
+elseif hold then
+  redis.call('HINCRBY', KEYS[1], 'held', -hold)
+end
 redis.call('SET', KEYS[4], int(charged) .. ':' .. int(shortfall), 'PX', ARGV[5])
 local f = {'v', '1', 'request_id', id, 'account_id', ARGV[6], 'credits', int(charged),
   'shortfall_credits', int(shortfall), 'created_at_ms', ARGV[2]}
 for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
 redis.call('XADD', KEYS[5], '*', unpack(f))
 return {1, charged, shortfall, bal - charged}
-`)
+`
 
 // releaseScript: ARGV[3] request id. Returns {credits freed}. It never
 // loads: a wallet Redis does not know has no holds to release.
@@ -140,13 +210,14 @@ return {tonumber(a)}
 
 // renewScript: ARGV[3] request id, [4] lease ms, [5] TTL ms of the holds
 // keys. Returns {1}, or {0} when the hold is gone.
-var renewScript = redis.NewScript(prelude + `
+var renewScript = redis.NewScript(prelude + renewSrc)
+
+const renewSrc = `
 if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return {0} end
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[3])
-extend(KEYS[2], ARGV[5])
-extend(KEYS[3], ARGV[5])
+extend(ARGV[5])
 return {1}
-`)
+`
 
 // creditScript: KEYS[4] Grants set; ARGV[3] reference, [4] amount, [5] TTL
 // ms of the set. Returns {1, balance} when applied, {0, balance} when the

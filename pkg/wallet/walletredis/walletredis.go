@@ -10,8 +10,8 @@
 // tag {wS}, so each script touches one Redis Cluster slot:
 //
 //	P resayil:wallet:account:{wS}:A   hash {balance, held}; no TTL (a balance)
-//	P resayil:wallet:holds:{wS}:A     hash R → credits held; TTL longest lease + 1 h
-//	P resayil:wallet:leases:{wS}:A    zset R → lease expiry, Unix ms; same TTL
+//	P resayil:wallet:holds:{wS}:A     hash R → credits held; TTL lease + 1 h, renewed below lease + 50 min
+//	P resayil:wallet:leases:{wS}:A    zset R → lease expiry, Unix ms; the same TTL
 //	P resayil:wallet:grants:{wS}:A    set of applied grant references; TTL GrantTTL (30 d)
 //	P resayil:wallet:settled:{wS}:R   string "charged:shortfall"; TTL SettledTTL (1 h)
 //	P resayil:wallet:usage:{wS}       stream of usage events; no TTL, see below
@@ -74,8 +74,9 @@ const (
 	// not for weeks.
 	DefaultGrantTTL = 30 * 24 * time.Hour
 	// holdGrace keeps the holds keys alive this much longer than their
-	// longest lease, so that an expired hold is reclaimed by a script (which
-	// frees its credits) rather than vanishing with its key.
+	// longest lease (at least this less the 10 minutes of slack of the
+	// scripts' extend), so that an expired hold is reclaimed by a script
+	// (which frees its credits) rather than vanishing with its key.
 	holdGrace = time.Hour
 )
 

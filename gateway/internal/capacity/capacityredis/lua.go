@@ -5,9 +5,29 @@ import "github.com/redis/go-redis/v9"
 // Why one Lua script: a release must hand its slot to the right waiter,
 // and an arrival must see the queue and the slots as they are, in one step
 // across every replica; Redis runs a script without interleaving another
-// command. Every operation first drops expired leases (a dead gateway's
-// slots and places), and every operation that frees a slot serves the
-// queue before it returns.
+// command. Every operation that frees a slot serves the queue before it
+// returns.
+//
+// Expired leases never count. A host's used slots are its live leases
+// (ZCOUNT of the scores above now), counted once per call and only for the
+// hosts the call looks at, so the slots of a dead gateway are free the
+// moment their leases run out, exactly as if they had been dropped. Poll,
+// renew and stats also drop expired leases (with the pending grant of the
+// same slot) and dead waiters' places; enter and leave, the hot path, do
+// not. The garbage stays bounded: expired leases are only those of dead
+// gateways or failed releases, each gateway renews its slots every 10 s
+// and its router reads stats periodically, and every key has a TTL.
+//
+// The queue, the waiters hash and the places zset always hold the same
+// ids: enter adds an id to the three together and every removal removes
+// it from the three (unqueue; a waiter with no waiters entry is repaired
+// in serve). So when the queue is empty (the common case) enter and leave
+// skip it entirely: no dead waiter to drop, no place of their own to
+// remove, nobody to serve, and its length is the reply's waiting count.
+// The Redis calls of that path, with n hosts: enter = ZCARD queue, ZCOUNT
+// per eligible host that is up, ZADD, PEXPIRE of the one slots key it
+// wrote; leave = ZREM per host, HDEL granted, ZCARD queue. Any call that
+// hands a slot to a waiter refreshes the TTL of every key.
 //
 //	KEYS[1] queue zset id → rank       KEYS[2] waiters hash id → "prio|host\nhost"
 //	KEYS[3] places zset id → expiry    KEYS[4] granted hash id → host (not yet picked up)
@@ -19,10 +39,13 @@ import "github.com/redis/go-redis/v9"
 // Reply: {result, host, waiting, n, grant_1 .. grant_n, extra...}, each
 // grant "id\nhost"; the grants are also published on the channel, joined
 // by tabs. All keys share the hash tag {capacity}: one Cluster slot.
-var script = redis.NewScript(`
+var script = redis.NewScript(scriptSrc)
+
+const scriptSrc = `
 local Q, W, WL, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
+local live = '(' .. ARGV[2]
 local slotLease, waitLease, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel = ARGV[6]
 local nh = tonumber(ARGV[7])
@@ -34,25 +57,59 @@ for i = 1, nh do
 end
 local a = 8 + 2 * nh
 
-for i = 1, nh do
-  local h = hosts[i]
-  local gone = redis.call('ZRANGEBYSCORE', h.key, '-inf', now)
-  for _, id in ipairs(gone) do
-    redis.call('ZREM', h.key, id)
-    redis.call('HDEL', G, id)
-  end
-  h.used = redis.call('ZCARD', h.key)
+-- used: the host's live leases, counted once per call when first needed.
+local function used(h)
+  if not h.used then h.used = redis.call('ZCOUNT', h.key, live, '+inf') end
+  return h.used
 end
-local dead = redis.call('ZRANGEBYSCORE', WL, '-inf', now)
-for _, id in ipairs(dead) do
-  redis.call('ZREM', WL, id)
+
+-- free: whether the host has a free slot (a host that is out, 0 slots,
+-- has none whatever its count, so it is not counted).
+local function free(h)
+  return h.slots > 0 and used(h) < h.slots
+end
+
+-- queued: the queue's length, read once and again only after a change
+-- (every write to the queue sets qlen to nil).
+local qlen
+local function queued()
+  if not qlen then qlen = redis.call('ZCARD', Q) end
+  return qlen
+end
+
+local function unqueue(id)
   redis.call('ZREM', Q, id)
   redis.call('HDEL', W, id)
+  redis.call('ZREM', WL, id)
+  qlen = nil
+end
+
+-- dropdead drops the waiters whose place lease ran out.
+local function dropdead()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WL, '-inf', now)) do unqueue(id) end
+end
+
+-- cleanup physically drops every expired lease (and the pending grant of
+-- the same slot) and every dead waiter.
+local function cleanup()
+  for i = 1, nh do
+    local h = hosts[i]
+    local gone = redis.call('ZRANGEBYSCORE', h.key, '-inf', now)
+    if #gone > 0 then
+      redis.call('ZREMRANGEBYSCORE', h.key, '-inf', now)
+      for _, id in ipairs(gone) do
+        -- Only the grant of this slot: the id may hold a live slot on
+        -- another host since (enter and leave do not drop expired leases).
+        if redis.call('HGET', G, id) == h.id then redis.call('HDEL', G, id) end
+      end
+    end
+  end
+  dropdead()
 end
 
 local function anyfree()
   for i = 1, nh do
-    if hosts[i].used < hosts[i].slots then return true end
+    if free(hosts[i]) then return true end
   end
   return false
 end
@@ -64,7 +121,7 @@ local function pick(list)
     local i = byId[hid]
     if i then
       local h = hosts[i]
-      if h.used < h.slots and (best == nil or h.used * bs < bu * h.slots) then
+      if free(h) and (best == nil or h.used * bs < bu * h.slots) then
         best, bu, bs = i, h.used, h.slots
       end
     end
@@ -72,28 +129,30 @@ local function pick(list)
   return best
 end
 
+-- give: i comes from pick, so its count is known.
 local function give(id, i)
   local h = hosts[i]
   redis.call('ZADD', h.key, now + slotLease, id)
   h.used = h.used + 1
 end
 
+-- serve hands free slots to the queue in rank order; dead waiters must
+-- have been dropped first.
 local woken = {}
 local function serve()
-  if not anyfree() then return end
+  if queued() == 0 or not anyfree() then return end
   for _, id in ipairs(redis.call('ZRANGE', Q, 0, -1)) do
     local info = redis.call('HGET', W, id)
     if not info then
       redis.call('ZREM', Q, id)
       redis.call('ZREM', WL, id)
+      qlen = nil
     else
       local i = pick(string.sub(info, string.find(info, '|', 1, true) + 1))
       if i then
         give(id, i)
         redis.call('HSET', G, id, hosts[i].id)
-        redis.call('ZREM', Q, id)
-        redis.call('HDEL', W, id)
-        redis.call('ZREM', WL, id)
+        unqueue(id)
         woken[#woken + 1] = id .. '\n' .. hosts[i].id
         if not anyfree() then return end
       end
@@ -101,13 +160,20 @@ local function serve()
   end
 end
 
+local touched = false
 local function touch()
   for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
+  touched = true
 end
 
 local function reply(result, host, extra)
-  if #woken > 0 then redis.call('PUBLISH', channel, table.concat(woken, '\t')) end
-  local out = {result, host, redis.call('ZCARD', Q), #woken}
+  if #woken > 0 then
+    -- The hand-over wrote slots and grants (maybe recreating a key a ZREM
+    -- had emptied): give them their TTL.
+    if not touched then touch() end
+    redis.call('PUBLISH', channel, table.concat(woken, '\t'))
+  end
+  local out = {result, host, queued(), #woken}
   for _, g in ipairs(woken) do out[#out + 1] = g end
   if extra then
     for _, x in ipairs(extra) do out[#out + 1] = x end
@@ -119,25 +185,35 @@ end
 if op == 'enter' then
   local id, prio, rank, list = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local mode, maxw, qmax = ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  redis.call('ZREM', Q, id)
-  redis.call('HDEL', W, id)
-  redis.call('ZREM', WL, id)
-  serve()
+  -- An empty queue: no place of id's own to drop (it would be in the
+  -- queue), nobody to serve first.
+  local fast = queued() == 0
+  if not fast then
+    dropdead()
+    unqueue(id)
+    serve()
+  end
   local i = pick(list)
   if i then
     give(id, i)
-    touch()
+    if fast then
+      redis.call('PEXPIRE', hosts[i].key, ttl)
+    else
+      touch()
+    end
     return reply(1, hosts[i].id)
   end
-  local waiting = redis.call('ZCARD', Q)
+  local waiting = queued()
   if mode == 'nowait' or (mode == 'upto' and waiting > maxw) then return reply(3, '') end
   if qmax > 0 and waiting >= qmax then return reply(4, '') end
-  redis.call('ZADD', Q, rank, id)
+  -- id is in none of the three (the queue was empty or id was unqueued).
+  qlen = waiting + redis.call('ZADD', Q, rank, id)
   redis.call('HSET', W, id, prio .. '|' .. list)
   redis.call('ZADD', WL, now + waitLease, id)
   touch()
   return reply(2, '')
 elseif op == 'poll' then
+  cleanup()
   local id = ARGV[a]
   if redis.call('ZSCORE', Q, id) then redis.call('ZADD', WL, now + waitLease, id) end
   serve()
@@ -154,16 +230,17 @@ elseif op == 'poll' then
   return reply(5, '')
 elseif op == 'leave' then
   local id = ARGV[a]
-  redis.call('ZREM', Q, id)
-  redis.call('HDEL', W, id)
-  redis.call('ZREM', WL, id)
+  for i = 1, nh do redis.call('ZREM', hosts[i].key, id) end
   redis.call('HDEL', G, id)
-  for i = 1, nh do
-    if redis.call('ZREM', hosts[i].key, id) == 1 then hosts[i].used = hosts[i].used - 1 end
+  -- An empty queue: id has no place in it, and nobody waits for the slot.
+  if queued() > 0 then
+    dropdead()
+    unqueue(id)
+    serve()
   end
-  serve()
   return reply(6, '')
 elseif op == 'renew' then
+  cleanup()
   local lost = {}
   for j = a, #ARGV, 2 do
     local id, i = ARGV[j], byId[ARGV[j + 1]]
@@ -177,8 +254,9 @@ elseif op == 'renew' then
   touch()
   return reply(0, '', lost)
 elseif op == 'stats' then
+  cleanup()
   local extra = {}
-  for i = 1, nh do extra[#extra + 1] = tostring(hosts[i].used) end
+  for i = 1, nh do extra[#extra + 1] = tostring(used(hosts[i])) end
   local counts = {}
   for _, v in ipairs(redis.call('HVALS', W)) do
     local p = string.match(v, '^(%-?%d+)|')
@@ -188,4 +266,4 @@ elseif op == 'stats' then
   return reply(0, '', extra)
 end
 return redis.error_reply('capacity: unknown op ' .. op)
-`)
+`

@@ -14,8 +14,8 @@
 //	P resayil:capacity:{capacity}:slots:H   zset id → slot lease expiry (Unix ms)
 //	P resayil:capacity:{capacity}:wake      pub/sub channel of grants, "id\nhost" joined by tabs
 //
-// Every key gets a TTL of a few slot leases at each write, so an idle
-// deployment leaves nothing behind. Lease expiries use the gateways'
+// Every key gets a TTL of a few slot leases whenever a call adds to it, so
+// an idle deployment leaves nothing behind. Lease expiries use the gateways'
 // clocks, which must agree within a fraction of the lease (NTP).
 package capacityredis
 
