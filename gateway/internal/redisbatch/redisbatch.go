@@ -7,6 +7,10 @@
 // the limiter and the capacity store holds as with separate calls. On a
 // *redis.ClusterClient, go-redis splits a pipeline per node: the scripts
 // then travel as separate commands, still each in one slot.
+//
+// Across requests, a Combiner sends the pipelines of concurrent requests
+// together (combine.go), so that under load a round trip serves several
+// requests.
 package redisbatch
 
 import (
@@ -30,6 +34,19 @@ type Batch struct {
 	Limiter  *ratelimitredis.Limiter
 	Wallet   *walletredis.Wallet
 	Capacity *capacityredis.Store
+	// Combiner, when set, sends the pipelines of concurrent requests
+	// together; nil: each request sends its own.
+	Combiner *Combiner
+}
+
+func (b *Batch) do(ctx context.Context, queue func(redis.Pipeliner)) {
+	if b.Combiner != nil {
+		b.Combiner.Do(ctx, queue)
+		return
+	}
+	p := b.Client.Pipeline()
+	queue(p)
+	_, _ = p.Exec(ctx) // each command carries its own error
 }
 
 var _ admission.Batcher = (*Batch)(nil)
@@ -37,14 +54,18 @@ var _ admission.Batcher = (*Batch)(nil)
 // AllowReserve implements admission.Batcher: one round trip on a warm
 // account, the early slot entry included.
 func (b *Batch) AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold, early *capacity.Early) admission.AllowReserved {
-	p := b.Client.Pipeline()
-	rl := b.Limiter.QueueAllow(ctx, p, key, limit)
-	rs := b.Wallet.QueueReserve(ctx, p, h)
-	var ec *capacityredis.EnterCmd
-	if early != nil && b.Capacity != nil {
-		ec = b.Capacity.QueueEnter(ctx, p, early.Hosts(), early.Entry())
-	}
-	_, _ = p.Exec(ctx) // each command carries its own error
+	var (
+		rl *ratelimitredis.AllowCmd
+		rs *walletredis.ReserveCmd
+		ec *capacityredis.EnterCmd
+	)
+	b.do(ctx, func(p redis.Pipeliner) {
+		rl = b.Limiter.QueueAllow(ctx, p, key, limit)
+		rs = b.Wallet.QueueReserve(ctx, p, h)
+		if early != nil && b.Capacity != nil {
+			ec = b.Capacity.QueueEnter(ctx, p, early.Hosts(), early.Entry())
+		}
+	})
 	var r admission.AllowReserved
 	r.Decision, r.LimitErr = rl.Result(ctx)
 	r.Granted, r.ReserveErr = rs.Result(ctx)
@@ -64,10 +85,14 @@ type Settled struct {
 // the pool's view) in one round trip, and returns the Leave outcome for
 // the pool; the settlement's result goes to into.
 func (b *Batch) SettleLeave(ctx context.Context, s wallet.Settlement, hosts []capacity.Host, id string, into *Settled) (capacity.Outcome, error) {
-	p := b.Client.Pipeline()
-	sc := b.Wallet.QueueSettle(ctx, p, s)
-	lc := b.Capacity.QueueLeave(ctx, p, hosts, id)
-	_, _ = p.Exec(ctx)
+	var (
+		sc *walletredis.SettleCmd
+		lc *capacityredis.LeaveCmd
+	)
+	b.do(ctx, func(p redis.Pipeliner) {
+		sc = b.Wallet.QueueSettle(ctx, p, s)
+		lc = b.Capacity.QueueLeave(ctx, p, hosts, id)
+	})
 	into.Result, into.Err = sc.Result(ctx)
 	return lc.Result(ctx)
 }
