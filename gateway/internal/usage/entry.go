@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -93,8 +95,14 @@ func fits(u walletredis.Usage) error {
 
 // streamTime is when an entry was added, from its id ("<ms>-<seq>").
 func streamTime(id string) (time.Time, bool) {
-	var ms, seq int64
-	if _, err := fmt.Sscanf(id, "%d-%d", &ms, &seq); err != nil {
+	// Per entry of every batch: no fmt scanning.
+	msPart, seqPart, ok := strings.Cut(id, "-")
+	if !ok {
+		return time.Time{}, false
+	}
+	ms, err1 := strconv.ParseInt(msPart, 10, 64)
+	_, err2 := strconv.ParseUint(seqPart, 10, 64)
+	if err1 != nil || err2 != nil {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(ms), true
