@@ -117,10 +117,15 @@ func accessLog(l *slog.Logger) fiber.Handler {
 			}
 		}
 		ctx := context.Background()
-		if !l.Enabled(ctx, slog.LevelInfo) {
+		h := l.Handler()
+		if !h.Enabled(ctx, slog.LevelInfo) {
 			return nil
 		}
-		l.LogAttrs(ctx, slog.LevelInfo, "request",
+		// A record without a program counter: Logger.LogAttrs would walk
+		// the stack (runtime.Callers) on every request for a source
+		// position the access line never shows.
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		r.AddAttrs(
 			slog.String("request_id", RequestID(c)),
 			slog.String("method", c.Method()),
 			slog.String("path", c.Path()),
@@ -128,6 +133,7 @@ func accessLog(l *slog.Logger) fiber.Handler {
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("ip", c.IP()),
 		)
+		_ = h.Handle(ctx, r)
 		return nil
 	}
 }

@@ -187,3 +187,24 @@ func TestStream_BurstThenSilenceIsFlushed(t *testing.T) {
 		t.Fatalf("idle timeout after %v, want about 700ms", took)
 	}
 }
+
+// At shutdown the gateway closes Done and then cancels the upstream: a
+// stream that sees its upstream read fail after Done closed ended by the
+// shutdown, not by an upstream failure.
+func TestStream_UpstreamCancelledByTheDrainIsAShutdown(t *testing.T) {
+	for range 50 { // the select order is random: try both orders often
+		pr, pw := io.Pipe()
+		o := opts(func() {})
+		done := make(chan struct{})
+		o.Done = done
+		go func() {
+			close(done)
+			pw.CloseWithError(context.Canceled)
+		}()
+		var out bytes.Buffer
+		res := relay.Stream(bufio.NewWriter(&out), []byte(chunk), relay.NewEvents(pr), o)
+		if res.Outcome != relay.Shutdown || !strings.Contains(out.String(), `"server_shutdown"`) {
+			t.Fatalf("outcome %s, client saw:\n%s", res.Outcome, out.String())
+		}
+	}
+}

@@ -170,6 +170,12 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 		select {
 		case e, open := <-evs:
 			if !open || e.err != nil {
+				if closed(o.Done) {
+					// The drain cancels the upstream right after closing
+					// Done: its read failing is the shutdown, whichever of
+					// the two this select saw first.
+					return shutdown(w, res)
+				}
 				// The stream ended without [DONE]: Ollama's way of failing
 				// mid-stream (external-apis.md §2.2).
 				res.Outcome = UpstreamError
@@ -208,10 +214,23 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 			writeError(w, "The model stopped sending data. Please retry.", "upstream_timeout")
 			return res
 		case <-o.Done:
-			res.Outcome = Shutdown
-			writeError(w, "The gateway is restarting. Please retry.", "server_shutdown")
-			return res
+			return shutdown(w, res)
 		}
+	}
+}
+
+func shutdown(w *bufio.Writer, res Result) Result {
+	res.Outcome = Shutdown
+	writeError(w, "The gateway is restarting. Please retry.", "server_shutdown")
+	return res
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 
