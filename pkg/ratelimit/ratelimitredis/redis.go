@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/redisscript"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -105,11 +106,8 @@ func decision(limit ratelimit.Limit, res []int64, err error) (ratelimit.Decision
 
 // AllowCmd is an Allow queued on a pipeline.
 type AllowCmd struct {
-	l     *Limiter
 	limit ratelimit.Limit
-	keys  []string
-	args  []any
-	cmd   *redis.Cmd
+	q     redisscript.Queued
 	err   error
 }
 
@@ -121,10 +119,8 @@ func (l *Limiter) QueueAllow(ctx context.Context, p redis.Pipeliner, key string,
 	if err := limit.ValidateN(1); err != nil {
 		return &AllowCmd{err: err}
 	}
-	c := &AllowCmd{l: l, limit: limit, keys: []string{l.Key(key)},
-		args: []any{(limit.Per / time.Duration(limit.Requests)).Microseconds(), limit.Requests, 1}}
-	c.cmd = gcraScript.EvalSha(ctx, p, c.keys, c.args...)
-	return c
+	return &AllowCmd{limit: limit, q: redisscript.Queue(ctx, p, l.client, gcraScript, []string{l.Key(key)},
+		(limit.Per / time.Duration(limit.Requests)).Microseconds(), limit.Requests, 1)}
 }
 
 // Result is Allow's answer. When Redis had lost its script cache
@@ -133,10 +129,7 @@ func (c *AllowCmd) Result(ctx context.Context) (ratelimit.Decision, error) {
 	if c.err != nil {
 		return ratelimit.Decision{}, c.err
 	}
-	res, err := c.cmd.Int64Slice()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		res, err = gcraScript.Eval(ctx, c.l.client, c.keys, c.args...).Int64Slice()
-	}
+	res, err := c.q.Reply(ctx).Int64Slice()
 	return decision(c.limit, res, err)
 }
 

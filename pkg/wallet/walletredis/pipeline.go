@@ -5,6 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resayil/portal/pkg/redisscript"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
@@ -29,21 +30,17 @@ type queued struct {
 	acct resayil.AccountID
 	keys []string
 	args []any
-	cmd  *redis.Cmd
+	q    redisscript.Queued
 }
 
 func (w *Wallet) queue(ctx context.Context, p redis.Pipeliner, op string, s *redis.Script, acct resayil.AccountID, keys []string, args ...any) queued {
 	args[0], args[1] = "", w.now().UnixMilli()
-	return queued{w: w, op: op, s: s, acct: acct, keys: keys, args: args, cmd: s.EvalSha(ctx, p, keys, args...)}
+	return queued{w: w, op: op, s: s, acct: acct, keys: keys, args: args, q: redisscript.Queue(ctx, p, w.client, s, keys, args...)}
 }
 
 // result reads the script's answer once the pipeline ran.
 func (q *queued) result(ctx context.Context) ([]int64, error) {
-	res, err := q.cmd.Int64Slice()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// The script did not run: EVAL runs it and caches it again.
-		res, err = q.s.Eval(ctx, q.w.client, q.keys, q.args...).Int64Slice()
-	}
+	res, err := q.q.Reply(ctx).Int64Slice()
 	if err != nil {
 		return nil, unavailable(q.op, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resayil/portal/gateway/internal/capacity"
+	"github.com/resayil/portal/pkg/redisscript"
 )
 
 // queued is one operation of the script queued on a caller's pipeline, so
@@ -14,28 +15,19 @@ import (
 // stays in the {capacity} slot: on a *redis.ClusterClient the pipeline is
 // split per node.
 type queued struct {
-	s    *Store
-	op   string
-	keys []string
-	args []any
-	cmd  *redis.Cmd
+	op string
+	q  redisscript.Queued
 }
 
 func (s *Store) queue(ctx context.Context, p redis.Pipeliner, op string, hosts []capacity.Host, extra ...any) *queued {
-	c := &queued{s: s, op: op}
-	c.keys, c.args = s.call(op, hosts, extra...)
-	c.cmd = script.EvalSha(ctx, p, c.keys, c.args...)
-	return c
+	keys, args := s.call(op, hosts, extra...)
+	return &queued{op: op, q: redisscript.Queue(ctx, p, s.client, script, keys, args...)}
 }
 
-// Result is the operation's answer once the pipeline ran; when Redis had
-// lost its script cache (NOSCRIPT: the script did not run) it runs it once
-// more with EVAL.
+// Result is the operation's answer once the pipeline ran (redisscript:
+// EVAL when Redis had lost its script cache).
 func (c *queued) Result(ctx context.Context) (capacity.Outcome, error) {
-	r, err := c.cmd.Slice()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		r, err = script.Eval(ctx, c.s.client, c.keys, c.args...).Slice()
-	}
+	r, err := c.q.Reply(ctx).Slice()
 	r, err = reply(c.op, r, err)
 	if err != nil {
 		return capacity.Outcome{}, err
