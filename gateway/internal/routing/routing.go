@@ -157,6 +157,17 @@ func (r *Router) Budget() *budget.Budget { return r.cfg.Budget }
 // Hosts are the local hosts.
 func (r *Router) Hosts() []*Host { return r.hosts }
 
+// Abort ends the non-streaming upstream calls in flight on every backend
+// (see upstream.Backend.Abort): the shutdown's last step, after its grace.
+func (r *Router) Abort() {
+	for _, h := range r.hosts {
+		h.Backend.Abort()
+	}
+	if r.cfg.Cloud != nil {
+		r.cfg.Cloud.Abort()
+	}
+}
+
 func (r *Router) capacityView() []capacity.Host { return *r.view.Load() }
 
 // publishView snapshots the hosts' slots for the capacity store (0 slots

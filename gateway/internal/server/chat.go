@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -110,6 +109,8 @@ func (h *Chat) Drain(grace time.Duration) {
 	}
 	close(h.stopped)
 	h.stop()
+	// Streams end with base; non-streaming calls take no context.
+	h.Router.Abort()
 	<-done
 }
 
@@ -227,6 +228,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		resp     *http.Response
 		events   *relay.Events
 		first    []byte
+		answer   []byte
 		upCancel context.CancelFunc
 	)
 	lease, err := h.Router.Serve(h.waitCtx, routing.Request{ID: billingID, Model: ticket.Model, Plan: p.Plan, Early: ticket.Early},
@@ -235,27 +237,31 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 			if err != nil {
 				return err
 			}
+			if !req.Stream {
+				// Read whole before anything is sent: a failure is still
+				// one before the first byte. Shutdown ends it with Abort.
+				answer, err = b.Complete(h.base, body)
+				return err
+			}
 			uctx, cancel := context.WithCancel(h.base)
-			r, err := b.ChatCompletions(uctx, body)
+			r, err := b.Stream(uctx, body)
 			if err != nil {
 				cancel()
 				return err
 			}
-			if req.Stream {
-				ev := relay.NewEvents(r.Body)
-				f, err := ev.Next()
-				if err == nil && chat.ParseChunk(f).Error {
-					err = errors.New("upstream sent an error event first")
-				}
-				if err != nil {
-					// Nothing reached the client: as good as a 502.
-					cancel()
-					r.Body.Close()
-					ev.Release()
-					return &upstream.Error{Status: fiber.StatusBadGateway, Err: err}
-				}
-				events, first = ev, append([]byte(nil), f...)
+			ev := relay.NewEvents(r.Body)
+			f, err := ev.Next()
+			if err == nil && chat.ParseChunk(f).Error {
+				err = errors.New("upstream sent an error event first")
 			}
+			if err != nil {
+				// Nothing reached the client: as good as a 502.
+				cancel()
+				r.Body.Close()
+				ev.Release()
+				return &upstream.Error{Status: fiber.StatusBadGateway, Err: err}
+			}
+			events, first = ev, append([]byte(nil), f...)
 			resp, upCancel = r, cancel
 			return nil
 		})
@@ -274,17 +280,16 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		return answer
 	}
 	route := lease.Route
-	cancel := upCancel
 	c.Set("x-resayil-backend", string(route.Backend.Kind))
 	usage := wallet.Usage{ClientRequestID: clientID, APIKeyID: int64(p.KeyID), Model: ticket.Model.ID, Backend: string(route.Backend.Kind)}
 	if !req.Stream {
-		defer cancel()
 		// Settling releases the slot in the same Redis pipeline; this
 		// release only frees an in-process slot, or one a failed settlement
 		// left behind (idempotent).
 		defer lease.Release()
-		return h.complete(c, ctx, ticket, lease, resp.Body, usage, start)
+		return h.complete(c, ticket, lease, answer, usage, start)
 	}
+	cancel := upCancel
 	ttfb := time.Since(start)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
@@ -345,17 +350,12 @@ func routeError(err error, model string) error {
 // busyRetryAfter is the Retry-After of a busy answer, in seconds.
 const busyRetryAfter = 5
 
-// complete relays a non-streaming answer. fasthttp cannot see a
-// non-streaming client leave, so these run to the end and are billed.
-func (h *Chat) complete(c *fiber.Ctx, ctx context.Context, t *admission.Ticket, lease *routing.Lease, body io.ReadCloser, u wallet.Usage, start time.Time) error {
+// complete relays a non-streaming answer, read whole already. fasthttp
+// cannot see a non-streaming client leave, so these run to the end and are
+// billed.
+func (h *Chat) complete(c *fiber.Ctx, t *admission.Ticket, lease *routing.Lease, raw []byte, u wallet.Usage, start time.Time) error {
 	route := lease.Route
-	defer body.Close()
-	raw, err := io.ReadAll(io.LimitReader(body, 32<<20))
 	ttfb := time.Since(start)
-	if err != nil {
-		h.settle(t, lease, relay.Result{Outcome: relay.UpstreamError}, u, start, ttfb)
-		return upstreamError(&upstream.Error{Err: err}, t.Model.ID)
-	}
 	res := relay.Result{Outcome: relay.OK}
 	res.Usage, res.HaveUsage = chat.CompletionUsage(raw)
 	sr, err := h.settle(t, lease, res, u, start, ttfb)

@@ -1,8 +1,10 @@
 // Package upstream calls OpenAI-compatible chat backends (Ollama's /v1 and
-// any cloud provider) over net/http, whose per-request contexts let the
-// gateway cancel a generation when its client leaves. It classifies
-// failures so the caller can tell a request that never reached the
-// upstream (safe to try elsewhere) from one that did.
+// any cloud provider): streams over net/http, whose per-request contexts
+// let the gateway cancel a generation when its client leaves, and
+// non-streaming calls over fasthttp's client, which does not hand each call
+// to other goroutines (ADR 8). It classifies failures so the caller can
+// tell a request that never reached the upstream (safe to try elsewhere)
+// from one that did.
 package upstream
 
 import (
@@ -11,12 +13,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/resayil/portal/pkg/catalog"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/resayil/portal/pkg/catalog"
 )
 
 // Kind names a backend kind; it is what x-resayil-backend says.
@@ -50,6 +55,7 @@ type Backend struct {
 	// Timeouts used by this backend.
 	Timeouts Timeouts
 	client   *http.Client
+	fast     *fastClient
 	url      string
 }
 
@@ -70,6 +76,7 @@ func New(kind Kind, baseURL, apiKey string, t Timeouts) *Backend {
 	return &Backend{
 		Kind: kind, BaseURL: strings.TrimRight(baseURL, "/"), APIKey: apiKey, Timeouts: t,
 		client: &http.Client{Transport: tr},
+		fast:   newFastClient(baseURL, t),
 		url:    strings.TrimRight(baseURL, "/") + "/v1/chat/completions",
 	}
 }
@@ -83,6 +90,9 @@ type Error struct {
 	// NotSent is true when the request cannot have reached the upstream
 	// (connection refused, DNS): trying another backend is always safe.
 	NotSent bool
+	// Closed is true when the upstream closed the connection before
+	// answering (a crash, a restart): another backend may answer.
+	Closed bool
 	// Message is the upstream's own error message, if it sent one.
 	Message string
 	Err     error
@@ -98,14 +108,15 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether another backend may be tried: the request never
-// reached this one, it timed out before the first byte, or it answered 5xx
-// (Ollama answers 503 when its own queue is full).
-func (e *Error) Retryable() bool { return e.NotSent || e.Timeout || e.Status >= 500 }
+// reached this one, it timed out before the first byte, it closed the
+// connection without answering, or it answered 5xx (Ollama answers 503
+// when its own queue is full).
+func (e *Error) Retryable() bool { return e.NotSent || e.Timeout || e.Closed || e.Status >= 500 }
 
-// ChatCompletions posts body and returns the response once its headers
+// Stream posts a streaming body and returns the response once its headers
 // arrived with status 200. Any other outcome is an *Error and the body is
 // closed. ctx cancels the call at any point, including mid-stream.
-func (b *Backend) ChatCompletions(ctx context.Context, body []byte) (*http.Response, error) {
+func (b *Backend) Stream(ctx context.Context, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &Error{Err: err, NotSent: true}
@@ -129,14 +140,21 @@ func (b *Backend) ChatCompletions(ctx context.Context, body []byte) (*http.Respo
 
 func classify(err error) *Error {
 	e := &Error{Err: err}
-	var ne net.Error
+	// fasthttp's ErrTimeout has Timeout but not net.Error's Temporary.
+	var te interface{ Timeout() bool }
 	var op *net.OpError
 	switch {
 	case errors.As(err, &op) && op.Op == "dial":
 		e.NotSent = true
 		e.Timeout = op.Timeout()
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		// Every connection stayed busy for the connect timeout: nothing
+		// was sent.
+		e.NotSent, e.Timeout = true, true
+	case errors.As(err, &te) && te.Timeout():
 		e.Timeout = true
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		e.Closed = true
 	}
 	return e
 }
