@@ -95,9 +95,9 @@ func BenchmarkWriter_EndToEnd(b *testing.B) {
 					a := accounts[j%benchAccounts]
 					pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(a), Values: []any{
 						"v", walletredis.UsageVersion, "request_id", fmt.Sprintf("e-%d-%d", i, j), "account_id", strconv.FormatInt(int64(a), 10),
-						"credits", "3", "shortfall_credits", "0", "created_at_ms", ms, "client_request_id", "", "api_key_id", "7",
-						"model", "llama3.2:3b", "backend", "local", "status", "ok", "prompt_tokens", "10", "completion_tokens", "32",
-						"total_tokens", "42", "latency_ms", "120", "ttfb_ms", "30",
+						"credits", "3", "shortfall_credits", "0", "created_at_ms", ms,
+						// api key, prompt, completion, total, latency, ttfb, backend, status, model, client id
+						"u", "7\x1f10\x1f32\x1f42\x1f120\x1f30\x1flocal\x1fok\x1fllama3.2:3b\x1f",
 					}})
 				}
 				if _, err := pipe.Exec(ctx); err != nil {

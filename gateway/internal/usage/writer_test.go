@@ -301,7 +301,7 @@ func TestWriter_ParksMalformedEntries(t *testing.T) {
 	stream := f.live.Keys().Stream(0)
 	good := map[string]any{"v": "1", "request_id": "ok-raw", "account_id": "1", "credits": "0", "created_at_ms": "1700000000000", "model": "m", "backend": "local", "status": "ok"}
 	bad := []map[string]any{
-		{"v": "2", "request_id": "v2", "account_id": "1"},
+		{"v": "3", "request_id": "v3", "account_id": "1"},
 		{"v": "1", "request_id": "nan", "account_id": "x1"},
 		{"v": "1", "account_id": "1", "created_at_ms": "1700000000000"},
 		{"v": "1", "request_id": "long", "account_id": "1", "created_at_ms": "1700000000000", "model": strings.Repeat("m", 129)},

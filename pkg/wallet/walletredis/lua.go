@@ -190,7 +190,7 @@ elseif hold then
   redis.call('HINCRBY', KEYS[1], 'held', -hold)
 end
 redis.call('SET', KEYS[4], int(charged) .. ':' .. int(shortfall), 'PX', ARGV[5])
-local f = {'v', '1', 'request_id', id, 'account_id', ARGV[6], 'credits', int(charged),
+local f = {'v', '2', 'request_id', id, 'account_id', ARGV[6], 'credits', int(charged),
   'shortfall_credits', int(shortfall), 'created_at_ms', ARGV[2]}
 for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
 redis.call('XADD', KEYS[5], '*', unpack(f))

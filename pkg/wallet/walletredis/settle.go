@@ -25,18 +25,7 @@ func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.Settle
 // filled in by run or queue).
 func (w *Wallet) settleCall(s wallet.Settlement) ([]string, []any) {
 	keys := w.accountKeys(s.Account, w.keys.Settled(s.Account, s.RequestID), w.keys.UsageStream(s.Account))
-	return keys, []any{nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account),
-		fieldClientRequestID, s.ClientRequestID,
-		fieldAPIKeyID, s.APIKeyID,
-		fieldModel, s.Model,
-		fieldBackend, s.Backend,
-		fieldStatus, s.Status,
-		fieldPromptTokens, s.PromptTokens,
-		fieldCompletionTokens, s.CompletionTokens,
-		fieldTotalTokens, s.TotalTokens,
-		fieldLatencyMS, s.Latency.Milliseconds(),
-		fieldTTFBMS, s.TTFB.Milliseconds(),
-	}
+	return keys, []any{nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account), fieldPacked, packUsage(s.Usage)}
 }
 
 func settleResult(res []int64) wallet.SettleResult {

@@ -3,6 +3,7 @@ package walletredis
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,8 +12,17 @@ import (
 	"github.com/resayil/portal/pkg/wallet"
 )
 
-// UsageVersion is the format version in the "v" field of usage events.
-const UsageVersion = "1"
+// UsageVersion is the format version in the "v" field of the usage events
+// Settle writes. Version 1 (every field on its own) is still read: a
+// stream may hold events of a replica not yet upgraded.
+const UsageVersion = "2"
+
+// usageV1 is the format of version 1 events.
+const usageV1 = "1"
+
+// packSep separates the packed fields of a version 2 event (ASCII unit
+// separator).
+const packSep = '\x1f'
 
 // Usage stream field names (see the package doc).
 const (
@@ -32,7 +42,61 @@ const (
 	fieldTotalTokens      = "total_tokens"
 	fieldLatencyMS        = "latency_ms"
 	fieldTTFBMS           = "ttfb_ms"
+	// fieldPacked holds, in version 2, what the settle script does not
+	// compute, in one field (fewer to encode, store, read back and parse
+	// per request): api_key_id, prompt_tokens, completion_tokens,
+	// total_tokens, latency_ms, ttfb_ms, backend, status, model and
+	// client_request_id, in that order, separated by packSep. The client's
+	// id comes last, so it may hold any byte.
+	fieldPacked = "u"
 )
+
+// packedFields is how many fields fieldPacked holds.
+const packedFields = 10
+
+// packUsage encodes fieldPacked.
+func packUsage(u wallet.Usage) string {
+	b := make([]byte, 0, 64+len(u.Model)+len(u.ClientRequestID))
+	for _, n := range [...]int64{u.APIKeyID, int64(u.PromptTokens), int64(u.CompletionTokens), int64(u.TotalTokens),
+		u.Latency.Milliseconds(), u.TTFB.Milliseconds()} {
+		b = strconv.AppendInt(b, n, 10)
+		b = append(b, packSep)
+	}
+	for _, s := range [...]string{u.Backend, u.Status, u.Model} {
+		b = append(b, s...)
+		b = append(b, packSep)
+	}
+	return string(append(b, u.ClientRequestID...))
+}
+
+// unpackUsage decodes fieldPacked.
+func unpackUsage(s string) (wallet.Usage, error) {
+	var f [packedFields]string
+	for i := range packedFields - 1 {
+		v, rest, ok := strings.Cut(s, string(packSep))
+		if !ok {
+			return wallet.Usage{}, fmt.Errorf("field %s: %d values, want %d", fieldPacked, i+1, packedFields)
+		}
+		f[i], s = v, rest
+	}
+	f[packedFields-1] = s
+	var n [6]int64
+	for i := range n {
+		if f[i] == "" {
+			continue
+		}
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return wallet.Usage{}, fmt.Errorf("field %s, value %d: %w", fieldPacked, i+1, err)
+		}
+		n[i] = v
+	}
+	return wallet.Usage{
+		APIKeyID: n[0], PromptTokens: int(n[1]), CompletionTokens: int(n[2]), TotalTokens: int(n[3]),
+		Latency: time.Duration(n[4]) * time.Millisecond, TTFB: time.Duration(n[5]) * time.Millisecond,
+		Backend: f[6], Status: f[7], Model: f[8], ClientRequestID: f[9],
+	}, nil
+}
 
 // Usage is one usage event read back from a stream: a usage_records row to
 // insert and a debit to apply to the durable balance.
@@ -53,8 +117,9 @@ type Usage struct {
 // instead of recording it wrongly.
 func DecodeUsage(m redis.XMessage) (Usage, error) {
 	d := decoder{values: m.Values}
-	if v := d.str(fieldVersion); v != UsageVersion {
-		return Usage{}, fmt.Errorf("walletredis: usage event %s: format version %q, want %q", m.ID, v, UsageVersion)
+	v := d.str(fieldVersion)
+	if v != UsageVersion && v != usageV1 {
+		return Usage{}, fmt.Errorf("walletredis: usage event %s: format version %q, want %q or %q", m.ID, v, UsageVersion, usageV1)
 	}
 	u := Usage{
 		StreamID:  m.ID,
@@ -63,7 +128,9 @@ func DecodeUsage(m redis.XMessage) (Usage, error) {
 		Credits:   resayil.Credits(d.int(fieldCredits)),
 		Shortfall: resayil.Credits(d.int(fieldShortfall)),
 		CreatedAt: time.UnixMilli(d.int(fieldCreatedAtMS)).UTC(),
-		Usage: wallet.Usage{
+	}
+	if v == usageV1 {
+		u.Usage = wallet.Usage{
 			ClientRequestID:  d.str(fieldClientRequestID),
 			APIKeyID:         d.int(fieldAPIKeyID),
 			Model:            d.str(fieldModel),
@@ -74,7 +141,9 @@ func DecodeUsage(m redis.XMessage) (Usage, error) {
 			TotalTokens:      int(d.int(fieldTotalTokens)),
 			Latency:          time.Duration(d.int(fieldLatencyMS)) * time.Millisecond,
 			TTFB:             time.Duration(d.int(fieldTTFBMS)) * time.Millisecond,
-		},
+		}
+	} else if d.err == nil {
+		u.Usage, d.err = unpackUsage(d.str(fieldPacked))
 	}
 	if d.err != nil {
 		return Usage{}, fmt.Errorf("walletredis: usage event %s: %w", m.ID, d.err)

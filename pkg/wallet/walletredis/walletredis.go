@@ -30,16 +30,20 @@
 // events the writer has not read. Entry fields (all strings; DecodeUsage
 // parses them):
 //
-//	v                  format version, "1"
+//	v                  format version, "2"
 //	request_id         billing id (unique)
 //	account_id         account
 //	credits            debit charged
 //	shortfall_credits  cost the balance could not pay
 //	created_at_ms      settlement time, Unix milliseconds
-//	client_request_id  the client's X-Request-Id, may be empty
-//	api_key_id         API key id, "0" for none
-//	model, backend, status
-//	prompt_tokens, completion_tokens, total_tokens, latency_ms, ttfb_ms
+//	u                  the rest, packed (see fieldPacked): api_key_id ("0"
+//	                   for none), prompt_tokens, completion_tokens,
+//	                   total_tokens, latency_ms, ttfb_ms, backend, status,
+//	                   model, client_request_id (the client's X-Request-Id,
+//	                   may be empty)
+//
+// Version 1 had each of the packed values in a field of its own, under
+// those names; DecodeUsage still reads it.
 //
 // # Loading
 //
