@@ -1,10 +1,16 @@
 // Command floor is the benchmark's floor: the least a credit-holding proxy
 // must do. A bare Fiber v2 server forwards POST /v1/chat/completions to the
-// upstream with the same net/http client settings as the gateway, streams
-// SSE answers through with a flush per read, and makes the two Redis round
-// trips a credit hold needs: one script before the upstream call (check the
-// balance, hold) and one after it (debit, release). No auth, no parsing, no
-// limits, no logging. It prints "listening <addr>" once ready.
+// upstream with the net/http client settings of the gateway's streaming
+// calls, streams SSE answers through with a flush per read, and makes the
+// two Redis round trips a credit hold needs: one script before the
+// upstream call (check the balance, hold) and one after it (debit,
+// release). No auth, no parsing, no limits, no logging. It prints
+// "listening <addr>" once ready.
+//
+// The gateway's non-streaming calls use fasthttp's client since ADR 8; the
+// floor keeps net/http as it was defined, so that its figures stay
+// comparable from run to run (bench/README.md reports what the floor
+// would do on fasthttp's client too).
 package main
 
 import (
@@ -20,12 +26,14 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
 )
 
 var reserve = redis.NewScript(`local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
@@ -45,6 +53,7 @@ func main() {
 	up := flag.String("upstream", "http://127.0.0.1:11434", "upstream base URL")
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
 	prefix := flag.String("prefix", "bench:floor:", "Redis key prefix")
+	fast := flag.Bool("fasthttp", false, "send non-streaming calls with fasthttp's HostClient, as the gateway does (ADR 8)")
 	flag.Parse()
 	opt, err := redis.ParseURL(*redisURL)
 	if err != nil {
@@ -61,6 +70,7 @@ func main() {
 		ResponseHeaderTimeout: 120 * time.Second, ForceAttemptHTTP2: true, DisableCompression: true,
 	}}
 	target := *up + "/v1/chat/completions"
+	hc := &fasthttp.HostClient{Addr: strings.TrimPrefix(*up, "http://"), MaxConns: 4096, NoDefaultUserAgentHeader: true}
 	var seq atomic.Uint64
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second})
 	app.Post("/v1/chat/completions", func(c *fiber.Ctx) error {
@@ -68,6 +78,22 @@ func main() {
 		id := strconv.FormatUint(seq.Add(1), 10)
 		if ok, err := reserve.Run(ctx, rdb, keys, id, 500).Int(); err != nil || ok != 1 {
 			return c.Status(503).SendString(`{"error":{"message":"hold refused"}}`)
+		}
+		if *fast && !bytes.Contains(c.Body(), []byte(`"stream":true`)) {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(target)
+			req.Header.SetMethod(fasthttp.MethodPost)
+			req.Header.SetContentType("application/json")
+			req.SetBodyRaw(c.Body())
+			err := hc.Do(req, resp)
+			settle.Run(ctx, rdb, keys, id, 42)
+			if err != nil {
+				return c.Status(502).SendString(`{"error":{"message":"upstream failed"}}`)
+			}
+			c.Status(resp.StatusCode()).Set("Content-Type", string(resp.Header.ContentType()))
+			return c.Send(resp.Body())
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(c.Body()))
 		req.Header.Set("Content-Type", "application/json")

@@ -39,6 +39,7 @@ type options struct {
 	slots               int
 	goBench, perf, keep bool
 	hold                bool
+	floorFast           bool
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime")
 	flag.BoolVar(&o.perf, "perf", true, "profile the Redis-mode gateway under load with perf, when perf works here")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (binaries, logs, databases, perf data)")
+	flag.BoolVar(&o.floorFast, "floor-fasthttp", false, "run the floor with fasthttp's client for non-streaming calls, as the gateway (ADR 8); the default floor keeps net/http as it was defined")
 	flag.BoolVar(&o.hold, "hold", false, "after measuring, leave everything running for manual profiling until Ctrl-C (then clean up; no report)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,8 +147,11 @@ func run(ctx context.Context, o *options) error {
 	}
 	procs = append(procs, up)
 	upURL := "http://" + upAddr
-	floor, floorAddr, err := startProc("floor", bins["floor"], []string{"-addr", "127.0.0.1:0", "-upstream", upURL,
-		"-redis", o.redisURL, "-prefix", prefix + "floor:"}, env(nil), filepath.Join(o.tmp, "floor.log"), true)
+	floorArgs := []string{"-addr", "127.0.0.1:0", "-upstream", upURL, "-redis", o.redisURL, "-prefix", prefix + "floor:"}
+	if o.floorFast {
+		floorArgs = append(floorArgs, "-fasthttp")
+	}
+	floor, floorAddr, err := startProc("floor", bins["floor"], floorArgs, env(nil), filepath.Join(o.tmp, "floor.log"), true)
 	if err != nil {
 		return err
 	}

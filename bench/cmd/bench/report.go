@@ -258,8 +258,8 @@ func (r *report) markdown() string {
 		"%d round(s); each measurement follows %s of unrecorded warm-up; windows: c=1 latency %s, throughput %s, streams %s. "+
 		"Fake upstream: zero latency, %d content events per stream. Gateways: the real `gateway serve` binary, "+
 		"RESAYIL_LOG_LEVEL=%s, key cache warm after the first request, plan limit %d/min and a balance that never refuse. "+
-		"Non-streaming body %d bytes, `max_tokens` 64.\n\n",
-		max(o.rounds, 1), o.warmup, o.latency, o.throughput, o.stream, o.chunks, o.logLevel, benchRPM, len(bodyPlain))
+		"Non-streaming body %d bytes, `max_tokens` 64. Floor's client for non-streaming calls: %s.\n\n",
+		max(o.rounds, 1), o.warmup, o.latency, o.throughput, o.stream, o.chunks, o.logLevel, benchRPM, len(bodyPlain), floorClient(o))
 
 	b.WriteString("## Results\n\n")
 	b.WriteString("| metric | direct | floor | gateway (Redis) | gateway (embedded) | Redis vs direct | Redis vs floor | embedded vs direct | embedded vs floor |\n")
@@ -546,4 +546,12 @@ func sourceVersion(root string) string {
 		v += " plus uncommitted changes in gateway/, pkg/ or migrations/ (the working tree as built)"
 	}
 	return v
+}
+
+// floorClient names the floor's client for non-streaming calls.
+func floorClient(o *options) string {
+	if o.floorFast {
+		return "fasthttp's HostClient, as the gateway's (`-floor-fasthttp`)"
+	}
+	return "net/http, as defined (the gateway uses fasthttp's, ADR 8; `-floor-fasthttp` runs the floor on it)"
 }
