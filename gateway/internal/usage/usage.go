@@ -70,7 +70,8 @@ const (
 	// parameters (15 per row).
 	MaxBatchSize = 2000
 	// DefaultFlushInterval is the longest one blocking read waits, and so
-	// how late Close may notice it was called.
+	// how late Close may notice it was called; it is also the default
+	// Linger, so it bounds how long an event waits in Redis.
 	DefaultFlushInterval = time.Second
 	// DefaultClaimMinIdle is how long an entry must sit unacknowledged
 	// with another consumer before it is taken over. It must exceed the
@@ -86,13 +87,6 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMaxBackoff is the longest pause between retries.
 	DefaultMaxBackoff = 5 * time.Second
-	// DefaultLinger is the pause after a read that found less than a full
-	// batch: without it, at low rates every settled request woke the
-	// writer for a database transaction of its own (on the gateway's
-	// cores, beside the request path); with it a transaction carries what
-	// arrived in the meantime. Usage still reaches the database within
-	// FlushInterval plus Linger.
-	DefaultLinger = 100 * time.Millisecond
 )
 
 // Config tunes a Writer; zero fields take the defaults.
@@ -112,7 +106,14 @@ type Config struct {
 	BatchSize int
 	// FlushInterval: see DefaultFlushInterval.
 	FlushInterval time.Duration
-	// Linger: see DefaultLinger; negative means none.
+	// Linger is the pause after a read that found less than a full batch
+	// (default FlushInterval; negative means none). Without it, at low
+	// rates every settled request woke the writer for a database
+	// transaction of its own, on the gateway's cores beside the request
+	// path; with it a transaction carries what arrived meanwhile, and fewer
+	// transactions mean fewer requests that meet one (the benchmark's
+	// concurrency-1 p99: about 0.2 ms lower at 1 s than at 100 ms). An
+	// event then reaches the database within about Linger.
 	Linger time.Duration
 	// FlushOnClose makes Close also write the events that are in the
 	// streams when it is called, not only those already read: a gateway
@@ -162,7 +163,7 @@ func (c Config) withDefaults() Config {
 	c.BatchSize = min(c.BatchSize, MaxBatchSize)
 	def(&c.FlushInterval, DefaultFlushInterval)
 	if c.Linger == 0 {
-		c.Linger = DefaultLinger
+		c.Linger = c.FlushInterval
 	}
 	def(&c.ClaimMinIdle, DefaultClaimMinIdle)
 	def(&c.ClaimInterval, c.ClaimMinIdle/2)
