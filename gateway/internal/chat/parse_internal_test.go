@@ -246,6 +246,11 @@ func TestCompletionUsageAndRename_AgreeWithDecode(t *testing.T) {
 		`{"Usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}`,
 		`{"usage":null}`, `{"usage":5}`, `{"model":"x"}`, `[1]`, `not json`, ` {"usage":{"total_tokens":9}} `,
 		`{"model":"a","model":"b","x":[{"model":"c"}]}`,
+		`{"usage":{"PROMPT_TOKENS":3,"Completion_Tokens":1}}`, `{"usage":{"prompt_tokens":2.5}}`, `{"usage":{"prompt_tokens":"3"}}`,
+		`{"usage":{"prompt_tokens":null,"completion_tokens":1}}`, `{"usage":{"prompt_tokens":1,"prompt_tokens":4}}`,
+		`{"usage":{"prompt_tokens":-3}}`, `{"usage":{"prompt_tokens":1e2}}`, `{"usage":{"extra":{"a":[1,{"total_tokens":8}]},"total_tokens":5}}`,
+		`{"usage":[]}`, `{"usage":"x"}`, `{"usage":true}`, `{"usage":{"prompt_tokens":99999999999999999999}}`,
+		`{"usage":{"prompt\u005ftokens":6, "total_tokens" : 7 }}`, `{"usage":{}}`, `{"usage":{"prompt_tokens":-0}}`,
 	} {
 		var c struct {
 			Usage *Usage `json:"usage"`

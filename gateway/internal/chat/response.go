@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 )
 
 // Usage is the token count an upstream reports.
@@ -34,8 +35,42 @@ func CompletionUsage(body []byte) (Usage, bool) {
 			raw = m.val
 		}
 	})
+	if raw == nil || !isObject(raw) {
+		return Usage{}, false
+	}
+	return decodeUsage(raw)
+}
+
+// decodeUsage reads a valid JSON usage object as json.Unmarshal into Usage
+// would (names matched case-insensitively, the last one winning, null
+// leaving a count at 0, anything but an integer failing), without
+// reflection: it runs once per non-streaming answer.
+func decodeUsage(obj []byte) (Usage, bool) {
 	var u Usage
-	if raw == nil || isNull(raw) || json.Unmarshal(raw, &u) != nil {
+	ok := true
+	members(obj, func(m member) {
+		var dst *int64
+		switch {
+		case bytes.EqualFold(m.name, []byte("prompt_tokens")):
+			dst = &u.PromptTokens
+		case bytes.EqualFold(m.name, []byte("completion_tokens")):
+			dst = &u.CompletionTokens
+		case bytes.EqualFold(m.name, []byte("total_tokens")):
+			dst = &u.TotalTokens
+		default:
+			return
+		}
+		if isNull(m.val) {
+			return
+		}
+		n, err := strconv.ParseInt(string(m.val), 10, 64)
+		if err != nil {
+			ok = false
+			return
+		}
+		*dst = n
+	})
+	if !ok {
 		return Usage{}, false
 	}
 	return u, true
