@@ -741,6 +741,68 @@ func TestFailure_CleanShutdownDuringStreamsLosesNoUsage(t *testing.T) {
 	}
 }
 
+// TestFailure_ShutdownEndsNonStreamingCallsPastTheGrace: a non-streaming
+// request whose upstream has not answered when the shutdown grace ends is
+// aborted (fasthttp's client takes no context; Backend.Abort closes its
+// connections), so Stop returns soon after the grace rather than after the
+// first-byte timeout; the client gets an error and nothing is charged or
+// left held.
+func TestFailure_ShutdownEndsNonStreamingCallsPastTheGrace(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			up := fakeollama.New()
+			t.Cleanup(up.Close)
+			o := m.opts
+			o.Ollama = up
+			o.Env = []string{"RESAYIL_SHUTDOWN_TIMEOUT=1s", "RESAYIL_UPSTREAM_FIRST_BYTE_TIMEOUT=60s"}
+			g := gatewaytest.Start(t, o)
+			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
+			g.Fund(t, u.Account, 1000)
+			up.Pause() // the upstream never answers
+			errc := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err := client(g, u.Key).Chat.Completions.New(ctx, params("llama3.2:3b", 16))
+				errc <- err
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := up.WaitInFlight(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			stopAt := time.Now()
+			g.Stop(t)
+			if took := time.Since(stopAt); took > 8*time.Second {
+				t.Fatalf("Stop took %v with a non-streaming call in flight (grace 1s)", took)
+			}
+			select {
+			case err := <-errc:
+				if err == nil {
+					t.Fatal("the aborted request succeeded")
+				}
+			case <-ctx.Done():
+				t.Fatal("the client got no answer")
+			}
+			up.Resume()
+			if b := g.Balance(t, u.Account); b.Total != 1000 || b.Held != 0 {
+				t.Fatalf("balance %+v after an aborted request, want 1000 and nothing held", b)
+			}
+			st, err := g.App.Router.Pool().Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for host, n := range st.InFlight {
+				if n != 0 {
+					t.Fatalf("host %s: %d slots taken after the aborted request", host, n)
+				}
+			}
+		})
+	}
+}
+
 // TestFailure_MetricsLabelModelsByCatalogIDOnly: /metrics on the internal
 // address counts requests by catalog model id; unknown and restricted
 // models count as "other", so no client string becomes a label.

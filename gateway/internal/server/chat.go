@@ -266,7 +266,11 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 			return nil
 		})
 	if err != nil {
-		ticket.Release(ctx)
+		// Not ctx: past the shutdown grace base is cancelled, and the hold
+		// must still go back now rather than when its lease runs out.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ticket.Release(rctx)
+		rcancel()
 		answer := routeError(err, req.Model)
 		r := Report{Model: req.Model, Status: 502, Refusal: "upstream_error", Duration: time.Since(start)}
 		var ae *APIError
