@@ -13,9 +13,10 @@ run: ## build, migrate and seed ./data (SQLite), start portal-api and gateway (C
 
 test: services test-go ## run every test against real MariaDB and Redis (starts them when needed)
 
-test-go: ## go vet and go test -race of every module
+test-go: ## go vet and go test -race of every module (bench/ is its own module, outside go.work)
 	go vet $(GO_PKGS)
 	go test -race -count=1 -timeout 20m $(GO_PKGS)
+	cd bench && GOWORK=off go vet ./... && GOWORK=off go test -race -count=1 ./...
 
 services: ## start MariaDB and Redis when they are not running (installs them on Debian when absent)
 	@bash scripts/services.sh

@@ -49,7 +49,7 @@ func main() {
 	flag.DurationVar(&o.throughput, "throughput", 3*time.Second, "measured window of each throughput scenario")
 	flag.DurationVar(&o.stream, "stream", 2*time.Second, "measured window of each streaming scenario")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unrecorded warm-up before each measurement")
-	flag.IntVar(&o.rounds, "rounds", 2, "rounds of every scenario; each figure is from the round least disturbed by CPU use outside the benchmark")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds of every scenario; each figure is from the round least disturbed by CPU use outside the benchmark (the fastest of rounds equally undisturbed)")
 	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis for the Redis-mode gateway and the floor")
 	flag.StringVar(&o.mariadb, "mariadb", "root@tcp(127.0.0.1:3306)/", "MariaDB server DSN (a fresh database is created and dropped)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "gateways' RESAYIL_LOG_LEVEL (info, the product default, writes an access log line per request)")
