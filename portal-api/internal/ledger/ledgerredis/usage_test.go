@@ -15,8 +15,12 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ledger/ledgerredis"
 )
 
+// event is a usage event as Settle writes it; "u" packs api key, prompt,
+// completion and total tokens, latency, ttfb, backend, status, model and
+// the client's request id.
 func event(id string, acct resayil.AccountID, credits int) map[string]any {
-	return map[string]any{"v": walletredis.UsageVersion, "request_id": id, "account_id": fmt.Sprint(acct), "credits": fmt.Sprint(credits)}
+	return map[string]any{"v": walletredis.UsageVersion, "request_id": id, "account_id": fmt.Sprint(acct), "credits": fmt.Sprint(credits),
+		"shortfall_credits": "0", "created_at_ms": "1700000000000", "u": "1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fllama3.2:3b\x1f"}
 }
 
 // TestPendingUsage_EveryShardEveryPage reads more entries than one XRANGE
