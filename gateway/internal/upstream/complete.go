@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/url"
@@ -36,6 +37,10 @@ type fastClient struct {
 	aborted atomic.Bool
 }
 
+// testRoots replaces the system's certificate authorities in tests (nil:
+// the system's).
+var testRoots *x509.CertPool
+
 // errAborted fails calls made after Abort.
 var errAborted = errors.New("upstream: calls aborted (shutting down)")
 
@@ -53,7 +58,7 @@ func newFastClient(base string, t Timeouts) *fastClient {
 	}
 	fc := &fastClient{conns: map[*trackedConn]struct{}{}}
 	dialer := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
-	tlsConf := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	tlsConf := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12, RootCAs: testRoots}
 	fc.hc = &fasthttp.HostClient{
 		Addr:  addr,
 		IsTLS: isTLS,

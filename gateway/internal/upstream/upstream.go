@@ -59,8 +59,16 @@ type Backend struct {
 	url      string
 }
 
-// New returns a backend for baseURL (without /v1).
+// New returns a backend for baseURL (without /v1). A zero timeout takes
+// DefaultTimeouts' (never none: a call must not wait forever).
 func New(kind Kind, baseURL, apiKey string, t Timeouts) *Backend {
+	for _, d := range []struct{ v, def *time.Duration }{
+		{&t.Connect, &DefaultTimeouts.Connect}, {&t.FirstByte, &DefaultTimeouts.FirstByte}, {&t.Idle, &DefaultTimeouts.Idle},
+	} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
+	}
 	dialer := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:           dialer.DialContext,

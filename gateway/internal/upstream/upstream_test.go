@@ -243,3 +243,17 @@ func TestComplete_StaleKeepAlive(t *testing.T) {
 		t.Fatalf("%d connections, want 2", n)
 	}
 }
+
+// Zero timeouts take the defaults: a non-streaming call with a zero
+// first-byte timeout would otherwise fail at once.
+func TestNew_ZeroTimeoutsTakeTheDefaults(t *testing.T) {
+	o := fakeollama.New()
+	defer o.Close()
+	b := upstream.New(upstream.Local, o.URL(), "", upstream.Timeouts{})
+	if b.Timeouts != upstream.DefaultTimeouts {
+		t.Fatalf("timeouts %+v, want %+v", b.Timeouts, upstream.DefaultTimeouts)
+	}
+	if _, err := b.Complete(context.Background(), []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+}
