@@ -790,15 +790,7 @@ func TestFailure_ShutdownEndsNonStreamingCallsPastTheGrace(t *testing.T) {
 			if b := g.Balance(t, u.Account); b.Total != 1000 || b.Held != 0 {
 				t.Fatalf("balance %+v after an aborted request, want 1000 and nothing held", b)
 			}
-			st, err := g.App.Router.Pool().Stats(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for host, n := range st.InFlight {
-				if n != 0 {
-					t.Fatalf("host %s: %d slots taken after the aborted request", host, n)
-				}
-			}
+			noSlotTaken(t, g)
 		})
 	}
 }

@@ -41,6 +41,15 @@ func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 
 var _ redis.Hook = (*gate)(nil)
 
+// gated returns a Combiner on a Redis client whose first pipeline is held
+// by the returned gate until it is released.
+func gated(t *testing.T) (*testenv.RedisEnv, *gate, *redisbatch.Combiner) {
+	env := testenv.Redis(t)
+	g := &gate{first: make(chan struct{})}
+	env.Client.AddHook(g)
+	return env, g, redisbatch.NewCombiner(env.Client)
+}
+
 func waitPending(t *testing.T, c *redisbatch.Combiner, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -56,10 +65,7 @@ func waitPending(t *testing.T, c *redisbatch.Combiner, n int) {
 // together as the next one, and each gets exactly its own results.
 func TestCombiner_QueuedRequestsShareOnePipeline(t *testing.T) {
 	t.Parallel()
-	env := testenv.Redis(t)
-	g := &gate{first: make(chan struct{})}
-	env.Client.AddHook(g)
-	c := redisbatch.NewCombiner(env.Client)
+	env, g, c := gated(t)
 	ctx := context.Background()
 
 	type result struct {
@@ -114,10 +120,7 @@ func TestCombiner_QueuedRequestsShareOnePipeline(t *testing.T) {
 // cancel the pipeline it shares with others.
 func TestCombiner_ErrorsStayWithTheirCommands(t *testing.T) {
 	t.Parallel()
-	env := testenv.Redis(t)
-	g := &gate{first: make(chan struct{})}
-	env.Client.AddHook(g)
-	c := redisbatch.NewCombiner(env.Client)
+	env, g, c := gated(t)
 	ctx := context.Background()
 	if err := env.Client.LPush(ctx, env.Prefix+"list", "x").Err(); err != nil {
 		t.Fatal(err)

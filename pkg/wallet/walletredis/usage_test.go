@@ -7,25 +7,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/resayil/portal/pkg/resayil"
-	"github.com/resayil/portal/pkg/testenv"
 	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
-	"github.com/resayil/portal/pkg/wallet/wallettest"
 )
 
 func TestSettle_AppendsUsageEvent(t *testing.T) {
 	ctx := context.Background()
-	env := testenv.Redis(t)
-	clock := wallettest.NewClock()
-	w, err := walletredis.New(env.Client, &durable{}, walletredis.Config{Prefix: env.Prefix, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const acct resayil.AccountID = 7
-	if _, err := w.Credit(ctx, wallet.Grant{Reference: "payment:1", Account: acct, Amount: 10}); err != nil {
-		t.Fatal(err)
-	}
+	w, env, clock, acct := hot(t, 10)
 	s := wallet.Settlement{RequestID: "req-1", Account: acct, Cost: 14, Usage: wallet.Usage{
 		ClientRequestID: "client-1\x1f|\n", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", PromptTokens: 100,
 		CompletionTokens: 250, TotalTokens: 350, Status: "client_closed", Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond,
