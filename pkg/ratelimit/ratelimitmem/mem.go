@@ -49,7 +49,9 @@ type Config struct {
 
 // Limiter is an in-process GCRA limiter. It is safe for concurrent use.
 type Limiter struct {
-	now    func() time.Time
+	now func() time.Time
+	// epoch is now() at New: times are nanoseconds since it.
+	epoch  time.Time
 	seed   maphash.Seed
 	shards [shardCount]shard
 }
@@ -75,7 +77,7 @@ func New(cfg Config) *Limiter {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
-	l := &Limiter{now: cfg.Now, seed: maphash.MakeSeed()}
+	l := &Limiter{now: cfg.Now, epoch: cfg.Now(), seed: maphash.MakeSeed()}
 	perShard := max(1, (cfg.MaxKeys+shardCount-1)/shardCount)
 	for i := range l.shards {
 		l.shards[i].m = make(map[string]state)
@@ -132,10 +134,17 @@ func (l *Limiter) shard(key string) *shard {
 
 // take decides and stores under the shard lock, so check and update are one
 // step: two requests can never both see the last free slot.
+//
+// The time is read under the lock too: read before it, a call that waited
+// for the lock decided at a time earlier than the one that went first,
+// saw that one's debt as larger by the difference, and could be told the
+// same Remaining (the conformance suite caught it under -race). It is
+// monotonic, counted from New, so a step of the wall clock cannot do the
+// same.
 func (l *Limiter) take(key string, limit ratelimit.Limit, n int) ratelimit.Decision {
-	now := l.now().UnixNano()
 	s := l.shard(key)
 	s.mu.Lock()
+	now := l.now().Sub(l.epoch).Nanoseconds()
 	st, known := s.m[key]
 	d, next, write := decide(st, now, limit, n)
 	if write {
