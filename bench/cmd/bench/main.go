@@ -40,6 +40,20 @@ type options struct {
 	goBench, perf, keep bool
 	hold                bool
 	floorFast           bool
+	gatewayEnv          envList
+}
+
+// envList is a repeatable NAME=value flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+
+func (l *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not NAME=value", v)
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 func main() {
@@ -60,6 +74,7 @@ func main() {
 	flag.BoolVar(&o.perf, "perf", true, "profile the Redis-mode gateway under load with perf, when perf works here")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder (binaries, logs, databases, perf data)")
 	flag.BoolVar(&o.floorFast, "floor-fasthttp", false, "run the floor with fasthttp's client for non-streaming calls, as the gateway (ADR 8); the default floor keeps net/http as it was defined")
+	flag.Var(&o.gatewayEnv, "gateway-env", "NAME=value added to both gateways' environment (repeatable), e.g. GOMAXPROCS=1 to try a runtime setting")
 	flag.BoolVar(&o.hold, "hold", false, "after measuring, leave everything running for manual profiling until Ctrl-C (then clean up; no report)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -198,6 +213,7 @@ func run(ctx context.Context, o *options) error {
 		} else {
 			e = append(e, "RESAYIL_DB_DSN="+sqliteDSN)
 		}
+		e = append(e, o.gatewayEnv...)
 		p, _, err := startProc("gateway-"+mode, bins["gateway"], []string{"serve"}, env(nil, e...),
 			filepath.Join(o.tmp, "gateway-"+mode+".log"), false)
 		if err != nil {

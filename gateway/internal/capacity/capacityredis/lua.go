@@ -42,8 +42,47 @@ import "github.com/redis/go-redis/v9"
 var script = redis.NewScript(scriptSrc)
 
 const scriptSrc = `
-local Q, W, WL, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
+
+-- The fast paths: enter and leave when nobody waits, nearly every call.
+-- They do what the general code below does in that case, with the same
+-- Redis calls, but before it builds its tables and closures: Redis pays
+-- for Lua work on every call, and that setup was most of what these two
+-- cost (two thirds, measured in isolation). Anything else falls through.
+if op == 'enter' or op == 'leave' then
+  local nh = tonumber(ARGV[7])
+  local id = ARGV[8 + 2 * nh]
+  if op == 'leave' then
+    for i = 1, nh do redis.call('ZREM', KEYS[4 + i], id) end
+    redis.call('HDEL', KEYS[4], id)
+    if redis.call('ZCARD', KEYS[1]) == 0 then return {6, '', 0, 0} end
+  elseif redis.call('ZCARD', KEYS[1]) == 0 then
+    -- pick below, on the same terms: the least loaded eligible host with
+    -- a free slot, first among equals.
+    local live = '(' .. ARGV[2]
+    local best, bu, bs
+    for hid in string.gmatch(ARGV[11 + 2 * nh], '[^\n]+') do
+      for i = 1, nh do
+        if ARGV[6 + 2 * i] == hid then
+          local slots = tonumber(ARGV[7 + 2 * i])
+          if slots > 0 then
+            local u = redis.call('ZCOUNT', KEYS[4 + i], live, '+inf')
+            if u < slots and (best == nil or u * bs < bu * slots) then best, bu, bs = i, u, slots end
+          end
+          break
+        end
+      end
+    end
+    if best then
+      redis.call('ZADD', KEYS[4 + best], tonumber(ARGV[2]) + tonumber(ARGV[3]), id)
+      redis.call('PEXPIRE', KEYS[4 + best], ARGV[5])
+      return {1, ARGV[6 + 2 * best], 0, 0}
+    end
+    if ARGV[12 + 2 * nh] == 'nowait' then return {3, '', 0, 0} end
+  end
+end
+
+local Q, W, WL, G = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[2])
 local live = '(' .. ARGV[2]
 local slotLease, waitLease, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
