@@ -216,6 +216,7 @@ func (r *report) metrics() []metric {
 		{"proxy read+write syscalls per request, c=1", kCount, r.readWritesPerRequest("c1")},
 		{"proxy read+write syscalls per request, c=32", kCount, r.readWritesPerRequest("c32")},
 		{"Redis server CPU per request, c=32", kLatency, r.cpuPerRequest("c32", "redis-server")},
+		{"MariaDB server CPU per request, c=32", kLatency, r.cpuPerRequest("c32", "mariadb")},
 		{"fake upstream CPU per request, c=32", kLatency, r.cpuPerRequest("c32", "upstream")},
 		{"load generator CPU per request, c=32", kLatency, r.cpuPerRequest("c32", "loadgen")},
 		{"proxy CPU per stream, c=32", kLatency, r.cpuPerRequest("s32", "")},

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,6 +106,25 @@ func createDatabase(ctx context.Context, server, name string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(server, "/") + "/" + name + "?parseTime=true", nil
+}
+
+// mariadbPID returns the process id of the MariaDB server (from its pid
+// file, so only when it runs on this machine).
+func mariadbPID(ctx context.Context, server string) (int, error) {
+	sqlDB, err := database.OpenServer(ctx, server)
+	if err != nil {
+		return 0, err
+	}
+	defer sqlDB.Close()
+	var file string
+	if err := sqlDB.QueryRowContext(ctx, "SELECT @@pid_file").Scan(&file); err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 func dropDatabase(ctx context.Context, server, name string) error {
