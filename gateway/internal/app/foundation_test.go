@@ -74,7 +74,7 @@ func TestReadyz_SchemaBehindIsUnready(t *testing.T) {
 func TestReadyz_RedisModeDatabaseOutageIsDegraded(t *testing.T) {
 	r := testenv.Redis(t)
 	_, dsn := testenv.SQLite(t)
-	a := newTestApp(t, "RESAYIL_DB_DSN="+dsn, "RESAYIL_REDIS_URL="+r.URL)
+	a := newTestApp(t, "RESAYIL_DB_DSN="+dsn, "RESAYIL_REDIS_URL="+r.URL, "RESAYIL_REDIS_PREFIX="+r.Prefix)
 	if code, body := readyz(t, a); code != 200 || status(body, "redis") != "ok" {
 		t.Fatalf("not ready: %d %v", code, body)
 	}

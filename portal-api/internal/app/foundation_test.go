@@ -85,7 +85,7 @@ func TestReadyz_FailsWhenDatabaseGoes(t *testing.T) {
 
 func TestReadyz_RedisIsCheckedWhenConfigured(t *testing.T) {
 	r := testenv.Redis(t)
-	a := newTestApp(t, testenv.EmptySQLite(t), "RESAYIL_REDIS_URL="+r.URL)
+	a := newTestApp(t, testenv.EmptySQLite(t), "RESAYIL_REDIS_URL="+r.URL, "RESAYIL_REDIS_PREFIX="+r.Prefix)
 	code, body := readyz(t, a)
 	checks, _ := body["checks"].(map[string]any)
 	if code != 200 || checks["redis"] == nil {
