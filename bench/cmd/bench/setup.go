@@ -108,8 +108,10 @@ func createDatabase(ctx context.Context, server, name string) (string, error) {
 	return strings.TrimSuffix(server, "/") + "/" + name + "?parseTime=true", nil
 }
 
-// mariadbPID returns the process id of the MariaDB server (from its pid
-// file, so only when it runs on this machine).
+// mariadbPID returns the process id of the MariaDB server from its pid
+// file, when that names a MariaDB (or MySQL) process on this machine: a
+// server elsewhere whose pid file path happens to exist here must not
+// lend the benchmark some unrelated process's CPU.
 func mariadbPID(ctx context.Context, server string) (int, error) {
 	sqlDB, err := database.OpenServer(ctx, server)
 	if err != nil {
@@ -124,7 +126,18 @@ func mariadbPID(ctx context.Context, server string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, err
+	}
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return 0, err
+	}
+	if name := strings.TrimSpace(string(comm)); name != "mariadbd" && name != "mysqld" {
+		return 0, fmt.Errorf("pid %d in %s is %q, not a database server on this machine", pid, file, name)
+	}
+	return pid, nil
 }
 
 func dropDatabase(ctx context.Context, server, name string) error {
