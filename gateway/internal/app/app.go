@@ -195,7 +195,7 @@ func (a *App) redisBatch() *redisbatch.Batch {
 	if a.Redis == nil || !lok || !wok {
 		return nil
 	}
-	return &redisbatch.Batch{Client: a.Redis, Limiter: l, Wallet: w, Capacity: a.redisSlots, Combiner: redisbatch.NewCombiner(a.Redis)}
+	return &redisbatch.Batch{Client: a.Redis, Limiter: l, Wallet: w, Capacity: a.redisSlots, Combiner: redisbatch.NewCombiner(a.Redis, redisbatch.InFlight)}
 }
 
 // ReloadCatalog re-reads the model catalog (SIGHUP). A bad file keeps the

@@ -15,12 +15,12 @@ import (
 	"github.com/resayil/portal/pkg/testenv"
 )
 
-// gate holds the first pipeline until released and counts pipelines (not
-// those go-redis sends to set up a connection).
+// gate holds the first hold pipelines until released and counts pipelines
+// (not those go-redis sends to set up a connection).
 type gate struct {
 	pipelines atomic.Int32
+	hold      int32
 	first     chan struct{}
-	once      sync.Once
 }
 
 func (g *gate) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -32,7 +32,7 @@ func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 		if n := cmds[0].Name(); n == "hello" || n == "client" {
 			return next(ctx, cmds) // a new connection's set-up
 		}
-		if g.pipelines.Add(1) == 1 {
+		if g.pipelines.Add(1) <= g.hold {
 			<-g.first
 		}
 		return next(ctx, cmds)
@@ -41,13 +41,30 @@ func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 
 var _ redis.Hook = (*gate)(nil)
 
-// gated returns a Combiner on a Redis client whose first pipeline is held
-// by the returned gate until it is released.
+// gated returns a Combiner with one pipeline in flight on a Redis client
+// whose first pipeline is held by the returned gate until it is released.
 func gated(t *testing.T) (*testenv.RedisEnv, *gate, *redisbatch.Combiner) {
+	return gatedN(t, 1)
+}
+
+// gatedN is gated with inFlight pipelines in flight, the first inFlight of
+// them held.
+func gatedN(t *testing.T, inFlight int) (*testenv.RedisEnv, *gate, *redisbatch.Combiner) {
 	env := testenv.Redis(t)
-	g := &gate{first: make(chan struct{})}
+	g := &gate{first: make(chan struct{}), hold: int32(inFlight)}
 	env.Client.AddHook(g)
-	return env, g, redisbatch.NewCombiner(env.Client)
+	return env, g, redisbatch.NewCombiner(env.Client, inFlight)
+}
+
+func waitPipelines(t *testing.T, g *gate, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for g.pipelines.Load() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pipelines sent, want %d", g.pipelines.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func waitPending(t *testing.T, c *redisbatch.Combiner, n int) {
@@ -89,13 +106,7 @@ func TestCombiner_QueuedRequestsShareOnePipeline(t *testing.T) {
 	}
 	wg.Add(1)
 	go request(0) // the leader: its pipeline is held by the gate
-	deadline := time.Now().Add(10 * time.Second)
-	for g.pipelines.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first request never sent its pipeline")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitPipelines(t, g, 1)
 	for i := 1; i <= 10; i++ {
 		wg.Add(1)
 		go request(i)
@@ -116,6 +127,49 @@ func TestCombiner_QueuedRequestsShareOnePipeline(t *testing.T) {
 	}
 }
 
+// With two in flight, a second request sends its own pipeline while the
+// first is in flight; only a third waits, and everyone queued behind the
+// two goes together.
+func TestCombiner_TwoInFlight(t *testing.T) {
+	t.Parallel()
+	env, g, c := gatedN(t, 2)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	got := make([]int64, 12)
+	request := func(i int) {
+		defer wg.Done()
+		var incr *redis.IntCmd
+		c.Do(ctx, func(p redis.Pipeliner) { incr = p.IncrBy(ctx, fmt.Sprintf("%sn:%d", env.Prefix, i), int64(i+1)) })
+		got[i] = incr.Val()
+	}
+	wg.Add(2)
+	go request(0)
+	waitPipelines(t, g, 1)
+	go request(1)
+	waitPipelines(t, g, 2) // sent at once, not queued behind the first
+	if c.Pending() != 0 {
+		t.Fatalf("%d requests queued with a place in flight free", c.Pending())
+	}
+	for i := 2; i < 12; i++ {
+		wg.Add(1)
+		go request(i)
+	}
+	waitPending(t, c, 10)
+	if n := g.pipelines.Load(); n != 2 {
+		t.Fatalf("%d pipelines in flight, want at most 2", n)
+	}
+	close(g.first)
+	wg.Wait()
+	if n := g.pipelines.Load(); n != 3 {
+		t.Fatalf("12 requests took %d pipelines, want 3 (two in flight, then the 10 queued together)", n)
+	}
+	for i, v := range got {
+		if v != int64(i+1) {
+			t.Fatalf("request %d got %d, want its own result %d", i, v, i+1)
+		}
+	}
+}
+
 // A command that fails fails alone; a cancelled request context does not
 // cancel the pipeline it shares with others.
 func TestCombiner_ErrorsStayWithTheirCommands(t *testing.T) {
@@ -133,9 +187,7 @@ func TestCombiner_ErrorsStayWithTheirCommands(t *testing.T) {
 		defer wg.Done()
 		c.Do(ctx, func(p redis.Pipeliner) { p.Ping(ctx) })
 	}()
-	for g.pipelines.Load() != 1 {
-		time.Sleep(time.Millisecond)
-	}
+	waitPipelines(t, g, 1)
 	wg.Add(2)
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
@@ -176,7 +228,7 @@ func TestCombiner_UnreachableRedisFailsEveryCommand(t *testing.T) {
 	ln.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	defer client.Close()
-	c := redisbatch.NewCombiner(client)
+	c := redisbatch.NewCombiner(client, redisbatch.InFlight)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var failed atomic.Int32
