@@ -114,20 +114,71 @@ func (s *streams) claim(ctx context.Context, cursors []string, minIdle time.Dura
 	return out, more, nil
 }
 
-// ack acknowledges and deletes entries. XACK first: an entry deleted but
-// still pending would be claimed as a hole; an entry acknowledged but not
-// deleted only takes memory (a Writer never reads acknowledged entries).
+// ack acknowledges entries and trims each stream below the oldest entry
+// still needed (ackScript).
 func (s *streams) ack(ctx context.Context, ids map[string][]string) error {
 	pipe := s.rdb.Pipeline()
 	for stream, list := range ids {
-		pipe.XAck(ctx, stream, s.group, list...)
-		pipe.XDel(ctx, stream, list...)
+		args := make([]any, 0, len(list)+1)
+		args = append(args, s.group)
+		for _, id := range list {
+			args = append(args, id)
+		}
+		// Eval, not Run: in a pipeline EVALSHA's NOSCRIPT is seen too late
+		// to fall back. The script is short; the batch carries hundreds of
+		// ids anyway.
+		ackScript.Eval(ctx, pipe, []string{stream}, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("acknowledge usage: %w", err)
 	}
 	return nil
 }
+
+// ackScript acknowledges ARGV[2...] in the group ARGV[1] of the stream
+// KEYS[1], then trims the stream of every entry the group is done with:
+// those below the oldest entry still pending, or, with nothing pending,
+// every entry up to the last one delivered. A group delivers in id order
+// and was created at "0" (ensureGroups), so an entry below the oldest
+// pending one, or up to the last delivered with none pending, was
+// delivered and acknowledged: written, or parked. What stays is what is
+// not written yet, and, while another writer's older batch is in flight,
+// written entries newer than it, trimmed by the next acknowledgement
+// after that batch's.
+//
+// Why trim rather than XDEL the ids: XDEL finds and flags each entry on
+// its own (about 2.5 µs an entry, measured inside a benchmark run), where
+// XTRIM drops whole nodes of a hundred entries at once. XPENDING, XINFO
+// and XTRIM run in one script so that no entry is delivered between the
+// check and the trim.
+var ackScript = redis.NewScript(`
+local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+-- A stream or group lost with Redis's data (the XACK then acknowledged
+-- nothing): nothing to trim; the writer creates the group again.
+local p = redis.pcall('XPENDING', KEYS[1], ARGV[1])
+if p.err then return n end
+local to
+if p[1] > 0 then
+  to = p[2]
+else
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if f['name'] == ARGV[1] then
+      -- just after the last delivered id "ms-seq" (exact below 2^53; past
+      -- that, the last delivered entry stays)
+      local ms, seq = string.match(f['last-delivered-id'], '^(%d+)-(%d+)$')
+      if tonumber(seq) < 9007199254740991 then
+        to = ms .. '-' .. string.format('%.0f', tonumber(seq) + 1)
+      else
+        to = ms .. '-' .. seq
+      end
+    end
+  end
+end
+if to then redis.call('XTRIM', KEYS[1], 'MINID', to) end
+return n
+`)
 
 // park copies entries to the dead-letter stream with the reason each could
 // not be recorded; the caller then acknowledges them. A failure after some
@@ -151,7 +202,9 @@ func (s *streams) park(ctx context.Context, bad []entry, reasons []error) error 
 	return nil
 }
 
-// backlog counts the entries in the streams: not yet written, read or not.
+// backlog counts the entries in the streams: those not yet written, read or
+// not, and, while several writers work, written ones newer than another
+// writer's batch in flight (see ackScript).
 func (s *streams) backlog(ctx context.Context) (int64, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.IntCmd, len(s.names))
