@@ -11,6 +11,18 @@ import (
 // (usage_records.request_id and wallet_holds.request_id are VARCHAR(64)).
 const MaxRequestIDLen = 64
 
+// validRequestID says id is printable ASCII without spaces (0x21 to 0x7e),
+// as the gateway's billing ids (hex) are: stores key and separate records
+// by it.
+func validRequestID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] <= 0x20 || id[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // Hold asks for credits to be reserved for one request.
 type Hold struct {
 	// RequestID is the billing id the gateway generated; the hold, the
@@ -35,6 +47,8 @@ func (h Hold) Validate() error {
 	switch {
 	case h.RequestID == "" || len(h.RequestID) > MaxRequestIDLen:
 		return fmt.Errorf("%w: hold request id must be 1 to %d bytes", ErrInvalid, MaxRequestIDLen)
+	case !validRequestID(h.RequestID):
+		return fmt.Errorf("%w: hold request id must be printable ASCII without spaces", ErrInvalid)
 	case h.Account <= 0:
 		return fmt.Errorf("%w: hold account %d", ErrInvalid, h.Account)
 	case h.Amount <= 0:

@@ -50,8 +50,24 @@ func (s Settlement) Validate() error {
 		return fmt.Errorf("%w: negative cost %d", ErrInvalid, s.Cost)
 	case len(s.Status) > 32 || len(s.Backend) > 16 || len(s.Model) > 128 || len(s.ClientRequestID) > 128:
 		return fmt.Errorf("%w: usage field too long", ErrInvalid)
+	case !validRequestID(s.RequestID):
+		return fmt.Errorf("%w: settlement request id must be printable ASCII without spaces", ErrInvalid)
+	case hasControl(s.Model) || hasControl(s.Backend) || hasControl(s.Status):
+		return fmt.Errorf("%w: model, backend and status must not hold control characters", ErrInvalid)
 	}
 	return nil
+}
+
+// hasControl reports an ASCII control character in s. Stores may separate
+// values with one (the Redis usage event does), so only the client's
+// request id, stored last, may hold them.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // SettleResult is what a settlement did.

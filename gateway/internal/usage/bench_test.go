@@ -93,12 +93,13 @@ func BenchmarkWriter_EndToEnd(b *testing.B) {
 				pipe := env.Client.Pipeline()
 				for j := range benchBatch {
 					a := accounts[j%benchAccounts]
-					pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(a), Values: []any{
-						"v", walletredis.UsageVersion, "request_id", fmt.Sprintf("e-%d-%d", i, j), "account_id", strconv.FormatInt(int64(a), 10),
-						"credits", "3", "shortfall_credits", "0", "created_at_ms", ms,
-						// api key, prompt, completion, total, latency, ttfb, backend, status, model, client id
-						"u", "7\x1f10\x1f32\x1f42\x1f120\x1f30\x1flocal\x1fok\x1fllama3.2:3b\x1f",
-					}})
+					// As the settle script writes it (walletredis, version 3):
+					// version, request id, account, credits, shortfall,
+					// created at, api key, prompt, completion, total, latency,
+					// ttfb, backend, status, model, client id.
+					pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(a), Values: []any{"e", walletredis.UsageVersion +
+						"\x1f" + fmt.Sprintf("e-%d-%d", i, j) + "\x1f" + strconv.FormatInt(int64(a), 10) + "\x1f3\x1f0\x1f" + ms +
+						"\x1f7\x1f10\x1f32\x1f42\x1f120\x1f30\x1flocal\x1fok\x1fllama3.2:3b\x1f"}})
 				}
 				if _, err := pipe.Exec(ctx); err != nil {
 					b.Fatal(err)

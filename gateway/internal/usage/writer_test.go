@@ -106,7 +106,7 @@ func (f *fixture) event(t *testing.T, requestID string, acct resayil.AccountID) 
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		if m.Values["request_id"] == requestID {
+		if u, err := walletredis.DecodeUsage(m); err == nil && u.RequestID == requestID {
 			return m.Values
 		}
 	}

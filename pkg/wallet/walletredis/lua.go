@@ -149,8 +149,8 @@ return {1, g}
 `
 
 // settleScript: KEYS[4] Settled marker, KEYS[5] usage stream; ARGV[3]
-// request id, [4] cost, [5] marker TTL ms, [6] account id, [7...] the rest
-// of the usage event as field/value pairs. Returns {1, charged, shortfall,
+// request id, [4] cost, [5] marker TTL ms, [6] account id, [7] the rest of
+// the usage event, packed (packUsage). Returns {1, charged, shortfall,
 // balance}, {2, ...} for a replay (the first charge and shortfall, the
 // current balance) or {-1, 0, 0, 0} (load needed). The marker, the debit and
 // the XADD happen together or not at all. The charge mirrors wallet.Charge.
@@ -160,6 +160,10 @@ return {1, g}
 // when both fields change one HSET of their new values does what two
 // HINCRBYs would. A hold found means the holds keys exist, so open() need
 // not look. Common path: GET, HGET, HMGET, HDEL, ZREM, HSET, SET, XADD.
+// When the balance pays the whole cost (nearly always), the charge is
+// ARGV[4] as given and the shortfall '0': no number is formatted for the
+// marker or the event (Redis's Lua formats numbers with sprintf, about as
+// dear as a Redis call).
 var settleScript = redis.NewScript(prelude + settleSrc)
 
 const settleSrc = `
@@ -189,11 +193,11 @@ elseif charged ~= 0 then
 elseif hold then
   redis.call('HINCRBY', KEYS[1], 'held', -hold)
 end
-redis.call('SET', KEYS[4], int(charged) .. ':' .. int(shortfall), 'PX', ARGV[5])
-local f = {'v', '2', 'request_id', id, 'account_id', ARGV[6], 'credits', int(charged),
-  'shortfall_credits', int(shortfall), 'created_at_ms', ARGV[2]}
-for i = 7, #ARGV do f[#f + 1] = ARGV[i] end
-redis.call('XADD', KEYS[5], '*', unpack(f))
+local cs, ss = ARGV[4], '0'
+if shortfall ~= 0 then cs, ss = int(charged), int(shortfall) end
+redis.call('SET', KEYS[4], cs .. ':' .. ss, 'PX', ARGV[5])
+-- the event: one field (walletredis.UsageVersion "3", usage.go)
+redis.call('XADD', KEYS[5], '*', 'e', '3\31' .. id .. '\31' .. ARGV[6] .. '\31' .. cs .. '\31' .. ss .. '\31' .. ARGV[2] .. '\31' .. ARGV[7])
 return {1, charged, shortfall, bal - charged}
 `
 

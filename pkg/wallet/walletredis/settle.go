@@ -25,7 +25,7 @@ func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.Settle
 // filled in by run or queue).
 func (w *Wallet) settleCall(s wallet.Settlement) ([]string, []any) {
 	keys := w.accountKeys(s.Account, w.keys.Settled(s.Account, s.RequestID), w.keys.UsageStream(s.Account))
-	return keys, []any{nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account), fieldPacked, packUsage(s.Usage)}
+	return keys, []any{nil, nil, s.RequestID, int64(s.Cost), w.settledTTL, int64(s.Account), packUsage(s.Usage)}
 }
 
 func settleResult(res []int64) wallet.SettleResult {

@@ -12,17 +12,34 @@ import (
 	"github.com/resayil/portal/pkg/wallet"
 )
 
-// UsageVersion is the format version in the "v" field of the usage events
-// Settle writes. Version 1 (every field on its own) is still read: a
-// stream may hold events of a replica not yet upgraded.
-const UsageVersion = "2"
+// UsageVersion is the format version of the usage events Settle writes:
+// one field, fieldEvent, whose value starts with the version. Versions 1
+// and 2 (a "v" field and a field per value, or some values packed in
+// fieldPacked) are still read: a stream may hold events of a replica not
+// yet upgraded.
+const UsageVersion = "3"
 
-// usageV1 is the format of version 1 events.
-const usageV1 = "1"
+// Older format versions, in the "v" field.
+const (
+	usageV1 = "1"
+	usageV2 = "2"
+)
 
-// packSep separates the packed fields of a version 2 event (ASCII unit
-// separator).
+// packSep separates packed values (ASCII unit separator). The values
+// before the last never hold it (wallet.Settlement.Validate).
 const packSep = '\x1f'
+
+// fieldEvent is the one field of a version 3 event: UsageVersion,
+// request_id, account_id, credits, shortfall_credits, created_at_ms, then
+// what fieldPacked holds in version 2, separated by packSep. One field
+// instead of seven: Redis then stores, sends and the writer parses one
+// string per event, which is cheaper on all three (measured per request
+// in a benchmark run).
+const fieldEvent = "e"
+
+// eventHead is how many values of a version 3 event come before the
+// packed rest.
+const eventHead = 6
 
 // Usage stream field names (see the package doc).
 const (
@@ -116,13 +133,61 @@ type Usage struct {
 // version or a malformed number, so the writer can park such an entry
 // instead of recording it wrongly.
 func DecodeUsage(m redis.XMessage) (Usage, error) {
-	d := decoder{values: m.Values}
+	var (
+		u   Usage
+		err error
+	)
+	if e, ok := m.Values[fieldEvent].(string); ok {
+		u, err = decodeEvent(e)
+	} else {
+		u, err = decodeFields(m.Values)
+	}
+	if err != nil {
+		return Usage{}, fmt.Errorf("walletredis: usage event %s: %w", m.ID, err)
+	}
+	if u.RequestID == "" || u.Account <= 0 {
+		return Usage{}, fmt.Errorf("walletredis: usage event %s: no request id or account", m.ID)
+	}
+	u.StreamID = m.ID
+	return u, nil
+}
+
+// decodeEvent parses a version 3 event's one field.
+func decodeEvent(e string) (Usage, error) {
+	var head [eventHead]string
+	for i := range head {
+		v, rest, ok := strings.Cut(e, string(packSep))
+		if !ok {
+			return Usage{}, fmt.Errorf("field %s: %d values before the packed ones, want %d", fieldEvent, i+1, eventHead)
+		}
+		head[i], e = v, rest
+	}
+	if head[0] != UsageVersion {
+		return Usage{}, fmt.Errorf("format version %q, want %q", head[0], UsageVersion)
+	}
+	d := decoder{values: map[string]any{fieldAccountID: head[2], fieldCredits: head[3], fieldShortfall: head[4], fieldCreatedAtMS: head[5]}}
+	u := Usage{
+		RequestID: head[1],
+		Account:   resayil.AccountID(d.int(fieldAccountID)),
+		Credits:   resayil.Credits(d.int(fieldCredits)),
+		Shortfall: resayil.Credits(d.int(fieldShortfall)),
+		CreatedAt: time.UnixMilli(d.int(fieldCreatedAtMS)).UTC(),
+	}
+	if d.err == nil {
+		u.Usage, d.err = unpackUsage(e)
+	}
+	return u, d.err
+}
+
+// decodeFields parses a version 1 or 2 event: a field per value, or the
+// packed rest in fieldPacked.
+func decodeFields(values map[string]any) (Usage, error) {
+	d := decoder{values: values}
 	v := d.str(fieldVersion)
-	if v != UsageVersion && v != usageV1 {
-		return Usage{}, fmt.Errorf("walletredis: usage event %s: format version %q, want %q or %q", m.ID, v, UsageVersion, usageV1)
+	if v != usageV2 && v != usageV1 {
+		return Usage{}, fmt.Errorf("format version %q, want %q (field %s), %q or %q", v, UsageVersion, fieldEvent, usageV2, usageV1)
 	}
 	u := Usage{
-		StreamID:  m.ID,
 		RequestID: d.str(fieldRequestID),
 		Account:   resayil.AccountID(d.int(fieldAccountID)),
 		Credits:   resayil.Credits(d.int(fieldCredits)),
@@ -145,13 +210,7 @@ func DecodeUsage(m redis.XMessage) (Usage, error) {
 	} else if d.err == nil {
 		u.Usage, d.err = unpackUsage(d.str(fieldPacked))
 	}
-	if d.err != nil {
-		return Usage{}, fmt.Errorf("walletredis: usage event %s: %w", m.ID, d.err)
-	}
-	if u.RequestID == "" || u.Account <= 0 {
-		return Usage{}, fmt.Errorf("walletredis: usage event %s: no request id or account", m.ID)
-	}
-	return u, nil
+	return u, d.err
 }
 
 // decoder reads fields, keeping the first error.

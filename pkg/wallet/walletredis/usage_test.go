@@ -35,10 +35,39 @@ func TestSettle_AppendsUsageEvent(t *testing.T) {
 	}
 }
 
+// A cost the balance pays in full: the event carries the cost as given and
+// no shortfall.
+func TestSettle_AppendsUsageEventPaidInFull(t *testing.T) {
+	ctx := context.Background()
+	w, env, clock, acct := hot(t, 100)
+	s := wallet.Settlement{RequestID: "req-2", Account: acct, Cost: 14, Usage: wallet.Usage{
+		APIKeyID: 3, Model: "llama3.2:3b", Backend: "local", PromptTokens: 7, CompletionTokens: 9, TotalTokens: 16, Status: "ok"}}
+	res, err := w.Settle(ctx, s)
+	if err != nil || res.Charged != 14 || res.Shortfall != 0 || res.Balance != 86 {
+		t.Fatalf("Settle = %+v, %v; want 14 charged, none short, 86 left", res, err)
+	}
+	if again, err := w.Settle(ctx, s); err != nil || !again.Replayed || again.Charged != 14 || again.Shortfall != 0 {
+		t.Fatalf("replayed Settle = %+v, %v; want the first charge", again, err)
+	}
+	events := usageOf(t, env.Client, w, acct)
+	want := walletredis.Usage{RequestID: "req-2", Account: acct, Credits: 14, CreatedAt: clock.Now().Truncate(time.Millisecond), Usage: s.Usage}
+	if len(events) != 1 {
+		t.Fatalf("%d usage events, want 1", len(events))
+	}
+	if want.StreamID = events[0].StreamID; events[0] != want {
+		t.Fatalf("usage event =\n%+v\nwant\n%+v", events[0], want)
+	}
+}
+
 func TestDecodeUsage_RejectsUnknownVersion(t *testing.T) {
-	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "3", "request_id": "r", "account_id": "1"}})
+	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "4", "request_id": "r", "account_id": "1"}})
 	if err == nil {
-		t.Fatal("an event of format version 3 was decoded")
+		t.Fatal("an event of format version 4 (field v) was decoded")
+	}
+	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{
+		"e": "4\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f"}})
+	if err == nil {
+		t.Fatal("an event of format version 4 (field e) was decoded")
 	}
 	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "1", "request_id": "r", "account_id": "x"}})
 	if err == nil {
@@ -63,6 +92,39 @@ func TestDecodeUsage_Version1(t *testing.T) {
 			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond}}
 	if got != want {
 		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// Version 2 events (a "v" field, the rest packed in "u") are still read.
+func TestDecodeUsage_Version2(t *testing.T) {
+	got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
+		"v": "2", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
+		"u": "99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := walletredis.Usage{StreamID: "5-0", RequestID: "r1", Account: 7, Credits: 10, Shortfall: 4,
+		CreatedAt: time.UnixMilli(1700000000123).UTC(), Usage: wallet.Usage{
+			ClientRequestID: "c1\x1f|", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", Status: "ok", PromptTokens: 100,
+			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond}}
+	if got != want {
+		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// A malformed version 3 event is an error, never a wrong record.
+func TestDecodeUsage_MalformedEvent(t *testing.T) {
+	for _, e := range []string{
+		"",
+		"3\x1fr\x1f1\x1f5", // cut short before the packed values
+		"3\x1fr\x1fx\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f", // account not a number
+		"3\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20",                                            // too few packed values
+		"3\x1f\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f",  // no request id
+	} {
+		if u, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"e": e}}); err == nil {
+			t.Fatalf("event %q was decoded: %+v", e, u)
+		}
 	}
 }
 

@@ -25,25 +25,23 @@
 // same script as the debit, so a debit without its usage event (or the
 // reverse) cannot happen. A background writer reads the streams through a
 // consumer group, inserts usage_records rows and applies the debits to the
-// database idempotently (unique request_id), then acknowledges and deletes
-// the entries; the streams are never trimmed by length, which could drop
-// events the writer has not read. Entry fields (all strings; DecodeUsage
-// parses them):
+// database idempotently (unique request_id), then acknowledges the entries
+// and trims what its group is done with; the streams are never trimmed by
+// length, which could drop events the writer has not read. An entry has
+// one field (version 3; DecodeUsage parses it):
 //
-//	v                  format version, "2"
-//	request_id         billing id (unique)
-//	account_id         account
-//	credits            debit charged
-//	shortfall_credits  cost the balance could not pay
-//	created_at_ms      settlement time, Unix milliseconds
-//	u                  the rest, packed (see fieldPacked): api_key_id ("0"
-//	                   for none), prompt_tokens, completion_tokens,
-//	                   total_tokens, latency_ms, ttfb_ms, backend, status,
-//	                   model, client_request_id (the client's X-Request-Id,
-//	                   may be empty)
+//	e  "3", request_id (billing id, unique), account_id, credits (debit
+//	   charged), shortfall_credits (cost the balance could not pay),
+//	   created_at_ms (settlement time, Unix milliseconds), api_key_id ("0"
+//	   for none), prompt_tokens, completion_tokens, total_tokens,
+//	   latency_ms, ttfb_ms, backend, status, model, client_request_id (the
+//	   client's X-Request-Id, may be empty, may hold any byte), separated
+//	   by the ASCII unit separator (0x1f)
 //
-// Version 1 had each of the packed values in a field of its own, under
-// those names; DecodeUsage still reads it.
+// Versions 1 and 2 had a field "v" with the version, then request_id,
+// account_id, credits, shortfall_credits and created_at_ms each in a field
+// of their own, and the rest each in its own field (1) or packed in one,
+// "u" (2); DecodeUsage still reads both.
 //
 // # Loading
 //

@@ -15,12 +15,17 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ledger/ledgerredis"
 )
 
-// event is a usage event as Settle writes it; "u" packs api key, prompt,
-// completion and total tokens, latency, ttfb, backend, status, model and
-// the client's request id.
+// event is a usage event as Settle writes it (format version 3): version,
+// request id, account, credits, shortfall, created at, then api key,
+// prompt, completion and total tokens, latency, ttfb, backend, status,
+// model and the client's request id.
 func event(id string, acct resayil.AccountID, credits int) map[string]any {
-	return map[string]any{"v": walletredis.UsageVersion, "request_id": id, "account_id": fmt.Sprint(acct), "credits": fmt.Sprint(credits),
-		"shortfall_credits": "0", "created_at_ms": "1700000000000", "u": "1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fllama3.2:3b\x1f"}
+	return eventOf(walletredis.UsageVersion, id, acct, credits)
+}
+
+func eventOf(version, id string, acct resayil.AccountID, credits int) map[string]any {
+	return map[string]any{"e": fmt.Sprintf("%s\x1f%s\x1f%d\x1f%d\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fllama3.2:3b\x1f",
+		version, id, acct, credits)}
 }
 
 // TestPendingUsage_EveryShardEveryPage reads more entries than one XRANGE
@@ -68,8 +73,7 @@ func TestPendingUsage_UndecodableEntryFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := event("req-bad", 1, 5)
-	bad["v"] = "99"
+	bad := eventOf("99", "req-bad", 1, 5)
 	if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(1), Values: bad}).Err(); err != nil {
 		t.Fatal(err)
 	}
