@@ -60,7 +60,8 @@ end
 -- store the debt: admitted requests add to it; a converted debt is stored
 -- even when nothing is admitted, or the cap would be reapplied every call
 local function store(d)
-  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', now + d), 'iv', string.format('%.0f', iv))
+  -- iv as given (ARGV[1], an integer): one number less to format
+  redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', now + d), 'iv', ARGV[1])
   redis.call('PEXPIRE', KEYS[1], math.ceil(d / 1000))
 end
 

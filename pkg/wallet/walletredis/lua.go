@@ -128,9 +128,13 @@ if held == 0 then lttl = -2 end
 local id = ARGV[3]
 local amount, minimum = tonumber(ARGV[4]), tonumber(ARGV[5])
 local g
+-- gs is g as Redis gets it: ARGV[4] as given when the grant is the amount
+-- (nearly always), so that no number is formatted (sprintf, in Redis's Lua
+-- about as dear as a Redis call).
+local gs
 if bal - held >= amount and amount >= minimum then
-  g = amount
-  if redis.call('HSETNX', KEYS[2], id, g) == 0 then
+  g, gs = amount, ARGV[4]
+  if redis.call('HSETNX', KEYS[2], id, gs) == 0 then
     return {2, tonumber(redis.call('HGET', KEYS[2], id))}
   end
 else
@@ -140,9 +144,10 @@ else
   local avail = bal - held
   if avail < minimum then return {0, math.max(avail, 0)} end
   g = math.min(amount, avail)
-  redis.call('HSET', KEYS[2], id, g)
+  gs = int(g)
+  redis.call('HSET', KEYS[2], id, gs)
 end
-redis.call('HINCRBY', KEYS[1], 'held', g)
+redis.call('HINCRBY', KEYS[1], 'held', gs)
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), id)
 extend(ARGV[7])
 return {1, g}
