@@ -5,7 +5,11 @@
 // Each call is one EVALSHA of a GCRA Lua script on one key (see lua.go for
 // why a script and why the server's clock). Keys:
 //
-//	<Prefix>resayil:ratelimit:<key>   hash {tat, iv}, TTL = time until refilled
+//	<Prefix>resayil:ratelimit2:<key>   string "tat:iv", TTL = time until refilled
+//
+// (resayil:ratelimit:<key> held a hash {tat, iv} before; the new name keeps
+// replicas of both versions from reading each other's keys during an
+// upgrade, at the price of one window in which each counts on its own.)
 //
 // A Redis failure is returned as resayil.EUNAVAILABLE so the gateway answers
 // 503 instead of letting requests through unlimited.
@@ -24,7 +28,7 @@ import (
 )
 
 // KeySpace is the part of every key between Config.Prefix and the caller's key.
-const KeySpace = "resayil:ratelimit:"
+const KeySpace = "resayil:ratelimit2:"
 
 // Config tunes a Limiter; the zero value is ready for production.
 type Config struct {
