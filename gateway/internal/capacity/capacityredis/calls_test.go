@@ -26,7 +26,8 @@ return r
 
 // TestFastPathCalls pins the number of Redis calls of enter and leave with
 // an empty queue and a free slot, the path of nearly every request: what
-// lua.go promises (enter n + 3 with n eligible hosts up, leave n + 2).
+// lua.go promises (enter n + 3 with n eligible hosts up, leave n + 2, or
+// n + 1 for an id that entered directly).
 func TestFastPathCalls(t *testing.T) {
 	env := testenv.Redis(t)
 	s, err := New(env.Client, Config{Prefix: env.Prefix, Now: time.Now})
@@ -68,6 +69,8 @@ func TestFastPathCalls(t *testing.T) {
 			return enter([]capacity.Host{{ID: "a", Slots: 0}, {ID: "b", Slots: 4}}, "e4", "a", "b")
 		}, 1, 4},
 		{"leave, two hosts", func() (int64, int64) { return run("leave", two, "e2") }, 6, 4},
+		{"leave, one host, entered directly", func() (int64, int64) { return run("leave", one, "e3", "direct") }, 6, 2},
+		{"leave, two hosts, entered directly", func() (int64, int64) { return run("leave", two, "e4", "direct") }, 6, 3},
 	} {
 		res, calls := tc.do()
 		if res != tc.res || calls != tc.want {

@@ -26,7 +26,9 @@ import "github.com/redis/go-redis/v9"
 // remove, nobody to serve, and its length is the reply's waiting count.
 // The Redis calls of that path, with n hosts: enter = ZCARD queue, ZCOUNT
 // per eligible host that is up, ZADD, PEXPIRE of the one slots key it
-// wrote; leave = ZREM per host, HDEL granted, ZCARD queue. Any call that
+// wrote; leave = ZREM per host, HDEL granted, ZCARD queue, or without the
+// HDEL when the caller says the id entered directly ("direct" after the
+// id: it was never queued, so no grant of it can wait). Any call that
 // hands a slot to a waiter refreshes the TTL of every key.
 //
 //	KEYS[1] queue zset id → rank       KEYS[2] waiters hash id → "prio|host\nhost"
@@ -57,7 +59,7 @@ if ARGV[1] == 'enter' or ARGV[1] == 'leave' then
   local id = ARGV[8 + 2 * nh]
   if ARGV[1] == 'leave' then
     for i = 1, nh do redis.call('ZREM', KEYS[4 + i], id) end
-    redis.call('HDEL', KEYS[4], id)
+    if ARGV[9 + 2 * nh] ~= 'direct' then redis.call('HDEL', KEYS[4], id) end
     if redis.call('ZCARD', KEYS[1]) == 0 then return {6, '', 0, 0} end
   elseif redis.call('ZCARD', KEYS[1]) == 0 then
     -- pick below, on the same terms: the least loaded eligible host with

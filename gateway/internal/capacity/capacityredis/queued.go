@@ -17,6 +17,9 @@ import (
 type queued struct {
 	op string
 	q  redisscript.Queued
+	// s and id, for an enter: its outcome is recorded (Store.entered).
+	s  *Store
+	id string
 }
 
 func (s *Store) queue(ctx context.Context, p redis.Pipeliner, op string, hosts []capacity.Host, extra ...any) *queued {
@@ -29,11 +32,14 @@ func (s *Store) queue(ctx context.Context, p redis.Pipeliner, op string, hosts [
 func (c *queued) Result(ctx context.Context) (capacity.Outcome, error) {
 	r, err := c.q.Reply(ctx).Slice()
 	r, err = reply(c.op, r, err)
-	if err != nil {
-		return capacity.Outcome{}, err
+	var out capacity.Outcome
+	if err == nil {
+		out, _ = outcome(r)
 	}
-	out, _ := outcome(r)
-	return out, nil
+	if c.s != nil {
+		c.s.entered(c.id, out, err)
+	}
+	return out, err
 }
 
 // LeaveCmd is a Leave queued on a pipeline.
@@ -42,7 +48,7 @@ type LeaveCmd struct{ *queued }
 // QueueLeave queues Leave(hosts, id) on p (the gateway frees a slot in the
 // same round trip as its settlement); call Result after p's Exec.
 func (s *Store) QueueLeave(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, id string) *LeaveCmd {
-	return &LeaveCmd{s.queue(ctx, p, "leave", hosts, id)}
+	return &LeaveCmd{s.queue(ctx, p, "leave", hosts, s.leaveArgs(id)...)}
 }
 
 // EnterCmd is an Enter queued on a pipeline.
@@ -52,7 +58,9 @@ type EnterCmd struct{ *queued }
 // the same round trip as the rate limit and the credit hold); call Result
 // after p's Exec.
 func (s *Store) QueueEnter(ctx context.Context, p redis.Pipeliner, hosts []capacity.Host, e capacity.Entry) *EnterCmd {
-	return &EnterCmd{s.queue(ctx, p, "enter", hosts, enterArgs(e)...)}
+	q := s.queue(ctx, p, "enter", hosts, enterArgs(e)...)
+	q.s, q.id = s, e.ID
+	return &EnterCmd{q}
 }
 
 func enterArgs(e capacity.Entry) []any {
