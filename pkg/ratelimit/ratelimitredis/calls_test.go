@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/resayil/portal/pkg/testenv"
 )
 
@@ -17,18 +15,7 @@ import (
 func TestCalls(t *testing.T) {
 	ctx := context.Background()
 	env := testenv.Redis(t)
-	// Every redis.call counted by a local "redis" that shadows the global
-	// one, the count appended to the reply (commandstats would not do: the
-	// test Redis is shared).
-	counting := redis.NewScript(`
-local R, n = redis, 0
-local redis = setmetatable({call = function(...) n = n + 1 return R.call(...) end}, {__index = R})
-local r = (function()
-` + gcraSrc + `
-end)()
-r[#r + 1] = n
-return r
-`)
+	counting := testenv.CountingScript(gcraSrc)
 	key := env.Prefix + "calls"
 	iv := (time.Minute / 2).Microseconds() // 2 a minute
 	for _, tc := range []struct {

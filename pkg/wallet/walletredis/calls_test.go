@@ -11,21 +11,6 @@ import (
 	"github.com/resayil/portal/pkg/wallet"
 )
 
-// counting returns the script body src with every redis.call counted (a
-// local "redis" that shadows the global one) and the count appended to its
-// reply; commandstats would not do, the test Redis is shared.
-func counting(src string) *redis.Script {
-	return redis.NewScript(`
-local R, n = redis, 0
-local redis = setmetatable({call = function(...) n = n + 1 return R.call(...) end}, {__index = R})
-local r = (function()
-` + prelude + src + `
-end)()
-r[#r + 1] = n
-return r
-`)
-}
-
 type zeroLoader struct{}
 
 func (zeroLoader) LoadBalance(context.Context, resayil.AccountID) (resayil.Credits, error) {
@@ -45,7 +30,7 @@ func TestHotPathCalls(t *testing.T) {
 	if _, err := w.Credit(ctx, wallet.Grant{Reference: "admin:funds", Account: acct, Amount: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}
-	reserve, settle := counting(reserveSrc), counting(settleSrc)
+	reserve, settle := testenv.CountingScript(prelude+reserveSrc), testenv.CountingScript(prelude+settleSrc)
 	run := func(s *redis.Script, keys []string, args ...any) []int64 {
 		t.Helper()
 		args[0], args[1] = "", w.now().UnixMilli()

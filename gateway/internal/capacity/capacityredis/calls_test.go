@@ -5,24 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/resayil/portal/gateway/internal/capacity"
 	"github.com/resayil/portal/pkg/testenv"
 )
 
-// countingScript is the script with every redis.call counted (a local
-// "redis" that shadows the global one) and the count appended to its
-// reply; commandstats would not do, the test Redis is shared.
-var countingScript = redis.NewScript(`
-local R, n = redis, 0
-local redis = setmetatable({call = function(...) n = n + 1 return R.call(...) end}, {__index = R})
-local r = (function()
-` + scriptSrc + `
-end)()
-r[#r + 1] = n
-return r
-`)
+// countingScript is the script with its Redis calls counted.
+var countingScript = testenv.CountingScript(scriptSrc)
 
 // TestFastPathCalls pins the number of Redis calls of enter and leave with
 // an empty queue and a free slot, the path of nearly every request: what
