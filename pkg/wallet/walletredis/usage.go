@@ -165,18 +165,17 @@ func decodeEvent(e string) (Usage, error) {
 	if head[0] != UsageVersion {
 		return Usage{}, fmt.Errorf("format version %q, want %q", head[0], UsageVersion)
 	}
-	d := decoder{values: map[string]any{fieldAccountID: head[2], fieldCredits: head[3], fieldShortfall: head[4], fieldCreatedAtMS: head[5]}}
-	u := Usage{
-		RequestID: head[1],
-		Account:   resayil.AccountID(d.int(fieldAccountID)),
-		Credits:   resayil.Credits(d.int(fieldCredits)),
-		Shortfall: resayil.Credits(d.int(fieldShortfall)),
-		CreatedAt: time.UnixMilli(d.int(fieldCreatedAtMS)).UTC(),
+	var n [4]int64 // account, credits, shortfall, created at
+	for i, name := range [...]string{fieldAccountID, fieldCredits, fieldShortfall, fieldCreatedAtMS} {
+		v, err := strconv.ParseInt(head[2+i], 10, 64)
+		if err != nil {
+			return Usage{}, fmt.Errorf("field %s, %s: %w", fieldEvent, name, err)
+		}
+		n[i] = v
 	}
-	if d.err == nil {
-		u.Usage, d.err = unpackUsage(e)
-	}
-	return u, d.err
+	rest, err := unpackUsage(e)
+	return Usage{RequestID: head[1], Account: resayil.AccountID(n[0]), Credits: resayil.Credits(n[1]),
+		Shortfall: resayil.Credits(n[2]), CreatedAt: time.UnixMilli(n[3]).UTC(), Usage: rest}, err
 }
 
 // decodeFields parses a version 1 or 2 event: a field per value, or the

@@ -75,41 +75,27 @@ func TestDecodeUsage_RejectsUnknownVersion(t *testing.T) {
 	}
 }
 
-// Version 1 events (each value in a field of its own) are still read: a
-// replica not yet upgraded may have written them.
-func TestDecodeUsage_Version1(t *testing.T) {
-	got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
-		"v": "1", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
-		"client_request_id": "c1", "api_key_id": "99", "model": "qwen3:8b", "backend": "cloud", "status": "ok",
-		"prompt_tokens": "100", "completion_tokens": "250", "total_tokens": "350", "latency_ms": "2300", "ttfb_ms": "180",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := walletredis.Usage{StreamID: "5-0", RequestID: "r1", Account: 7, Credits: 10, Shortfall: 4,
-		CreatedAt: time.UnixMilli(1700000000123).UTC(), Usage: wallet.Usage{
-			ClientRequestID: "c1", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", Status: "ok", PromptTokens: 100,
-			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond}}
-	if got != want {
-		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
-	}
-}
-
-// Version 2 events (a "v" field, the rest packed in "u") are still read.
-func TestDecodeUsage_Version2(t *testing.T) {
-	got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
-		"v": "2", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
-		"u": "99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+// The same event in every format decodes to the same record: version 3
+// (one field), and versions 1 (each value in a field of its own) and 2 (a
+// "v" field, the rest packed in "u"), still read because a replica not
+// yet upgraded may have written them.
+func TestDecodeUsage_EveryVersion(t *testing.T) {
 	want := walletredis.Usage{StreamID: "5-0", RequestID: "r1", Account: 7, Credits: 10, Shortfall: 4,
 		CreatedAt: time.UnixMilli(1700000000123).UTC(), Usage: wallet.Usage{
 			ClientRequestID: "c1\x1f|", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", Status: "ok", PromptTokens: 100,
 			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond}}
-	if got != want {
-		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	for version, values := range map[string]map[string]any{
+		"3": {"e": "3\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"},
+		"2": {"v": "2", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
+			"u": "99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"},
+		"1": {"v": "1", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
+			"client_request_id": "c1\x1f|", "api_key_id": "99", "model": "qwen3:8b", "backend": "cloud", "status": "ok",
+			"prompt_tokens": "100", "completion_tokens": "250", "total_tokens": "350", "latency_ms": "2300", "ttfb_ms": "180"},
+	} {
+		got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: values})
+		if err != nil || got != want {
+			t.Fatalf("version %s: got\n%+v (%v)\nwant\n%+v", version, got, err, want)
+		}
 	}
 }
 
