@@ -71,7 +71,7 @@ func TestTargetsShowTheFloorAgainstTheBudgets(t *testing.T) {
 			t.Errorf("%s: floor shows %q, want %q", name, rows[name], want)
 		}
 	}
-	md := (&report{res: r.res, Opts: &options{}}).targetsTable()
+	md := r.targetsTable()
 	if !strings.Contains(md, "| added latency c=1, p50 | ≤ 350 µs | +380 µs, **missed** by 30 µs (×1.1 the budget) | +550 µs |") {
 		t.Errorf("targets table:\n%s", md)
 	}
