@@ -13,7 +13,12 @@ PORTAL_ADDR=${RESAYIL_PORTAL_ADDR:-:8081}
 BIN=./bin
 mkdir -p "$BIN" "$RESAYIL_DATA_DIR"
 
-say() { printf '\033[1mrun:\033[0m %s\n' "$*"; }
+# Bold only on a terminal: piped into a log or grep, the lines stay plain.
+if [ -t 1 ]; then
+	say() { printf '\033[1mrun:\033[0m %s\n' "$*"; }
+else
+	say() { printf 'run: %s\n' "$*"; }
+fi
 
 say "building"
 go build -o "$BIN/portal-api" ./portal-api/cmd/portal-api
