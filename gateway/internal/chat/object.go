@@ -102,8 +102,27 @@ func endOfValue(b []byte, i int) int {
 // isObject reports whether b (trimmed) is a JSON object; b must be valid.
 func isObject(b []byte) bool { return len(b) > 0 && b[0] == '{' }
 
-// lastOf reports whether ms[i] is the last member named like it: a
-// repeated key counts once, with its last value, as in a decoded map.
+// lasts returns, for a body with many members, which of ms is the last
+// member named like it (a repeated key counts once, with its last value,
+// as in a decoded map); nil for a short list, where lastOf compares in
+// place: a map per request would cost more than it saves, while a body of
+// a hundred thousand members must not cost a comparison of every pair.
+func lasts(ms []member) []bool {
+	if len(ms) <= 32 {
+		return nil
+	}
+	last := make(map[string]int, len(ms))
+	for i, m := range ms {
+		last[string(m.name)] = i
+	}
+	out := make([]bool, len(ms))
+	for _, i := range last {
+		out[i] = true
+	}
+	return out
+}
+
+// lastOf reports whether ms[i] is the last member named like it.
 func lastOf(ms []member, i int) bool {
 	for _, m := range ms[i+1:] {
 		if bytes.Equal(m.name, ms[i].name) {
@@ -119,8 +138,9 @@ func lastOf(ms []member, i int) bool {
 func rewrite(dst []byte, ms []member, drop func(name []byte) bool, extra ...[]byte) []byte {
 	dst = append(dst, '{')
 	n := 0
+	isLast := lasts(ms)
 	for i, m := range ms {
-		if drop(m.name) || !lastOf(ms, i) {
+		if drop(m.name) || (isLast == nil && !lastOf(ms, i)) || (isLast != nil && !isLast[i]) {
 			continue
 		}
 		if n > 0 {

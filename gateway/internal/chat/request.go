@@ -23,9 +23,9 @@ type Request struct {
 	MaxTokens int64
 	// N is the number of choices asked for (at least 1).
 	N int64
-	// TextBytes is the UTF-8 length of the messages' text, for the hold's
-	// prompt estimate.
-	TextBytes int
+	// PromptBytes is the size of everything the upstream may turn into
+	// prompt tokens, for the hold's estimate (estimate.go).
+	PromptBytes int
 
 	// members are the body's top-level members, in a copy of the body.
 	members []member
@@ -45,16 +45,13 @@ func invalid(param, format string, args ...any) *Error {
 	return &Error{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
-type part struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
-}
-
-// Parse validates body. Only the fields the gateway acts on are decoded:
-// the body is checked once (json.Valid), its top-level members are walked
-// in place, and a repeated key counts with its last value, as in a decoded
-// map. Names are matched exactly at the top level, and case-insensitively
-// inside a message, as encoding/json does for a struct.
+// Parse validates body and reads what the gateway acts on. The body is
+// checked once (json.Valid) and its top-level members are walked in place.
+// Parse reads the body the way the upstream's Go decoder will: a member
+// that Go would match to a field the gateway reads, spelled differently, or
+// such a field given twice (Go merges a repeated array into the first one's
+// elements), is refused (fields.go). Inside a message, names are matched
+// case-insensitively, the last one winning, as Go does.
 func Parse(body []byte) (*Request, error) {
 	b := bytes.TrimSpace(body)
 	if !isObject(b) || !json.Valid(b) {
@@ -62,9 +59,28 @@ func Parse(body []byte) (*Request, error) {
 	}
 	b = bytes.Clone(b) // Upstream may run after the caller reused body
 	r := &Request{N: 1, members: make([]member, 0, 8)}
-	var model, messages, stream, streamOptions, maxTokens, maxCompletion, n []byte
+	var model, messages, stream, streamOptions, maxTokens, maxCompletion, n, stop []byte
+	var err *Error
+	var seen uint64
 	members(b, func(m member) {
 		r.members = append(r.members, m)
+		if err != nil {
+			return
+		}
+		f, known := fields[string(m.name)]
+		if !known {
+			if v := variantOf(m.name); v != "" {
+				name := string(m.name)
+				err = invalid(name, "Unrecognized request argument supplied: %s. Did you mean '%s'? Parameter names are case-sensitive.", name, v)
+			}
+			return
+		}
+		if seen&f.bit != 0 {
+			name := string(m.name)
+			err = invalid(name, "The parameter '%s' is given more than once.", name)
+			return
+		}
+		seen |= f.bit
 		switch string(m.name) {
 		case "model":
 			model = m.val
@@ -80,8 +96,17 @@ func Parse(body []byte) (*Request, error) {
 			maxCompletion = m.val
 		case "n":
 			n = m.val
+		case "stop":
+			stop = m.val
+		default:
+			if err = f.check(string(m.name), m.val); err == nil && f.counted {
+				r.PromptBytes += textBytes(m.val)
+			}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	if !decodeString(model, &r.Model) || r.Model == "" {
 		return nil, invalid("model", "you must provide a model parameter (a string).")
 	}
@@ -97,12 +122,12 @@ func Parse(body []byte) (*Request, error) {
 	}
 	if streamOptions != nil && !isNull(streamOptions) {
 		var so struct {
-			IncludeUsage bool `json:"include_usage"`
+			IncludeUsage *bool `json:"include_usage"`
 		}
-		if json.Unmarshal(streamOptions, &so) != nil {
-			return nil, invalid("stream_options", "'stream_options' must be an object.")
+		if !isObject(streamOptions) || json.Unmarshal(streamOptions, &so) != nil {
+			return nil, invalid("stream_options", "'stream_options' must be an object whose include_usage is a boolean.")
 		}
-		r.IncludeUsage = so.IncludeUsage
+		r.IncludeUsage = so.IncludeUsage != nil && *so.IncludeUsage
 		r.streamOptions = streamOptions
 	}
 	for _, f := range []struct {
@@ -122,10 +147,36 @@ func Parse(body []byte) (*Request, error) {
 	} else if v > 0 {
 		r.N = v
 	}
+	if err := checkStop(stop); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
-// readMessages checks the messages array and sums its text.
+// checkStop: a string, or an array of at most 4 strings (empty allowed).
+func checkStop(raw []byte) *Error {
+	if raw == nil || isNull(raw) || raw[0] == '"' {
+		return nil
+	}
+	bad := invalid("stop", "'stop' must be a string or an array of at most 4 strings.")
+	if raw[0] != '[' {
+		return bad
+	}
+	count, ok := 0, true
+	elements(raw, func(el []byte) {
+		count++
+		ok = ok && el[0] == '"'
+	})
+	if !ok || count > 4 {
+		return bad
+	}
+	return nil
+}
+
+// roles are the message roles OpenAI's API defines.
+var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
+
+// readMessages checks the messages array and measures it for the hold.
 func (r *Request) readMessages(raw []byte) error {
 	bad := invalid("messages", "'messages' must be a non-empty array of message objects.")
 	if len(raw) == 0 || raw[0] != '[' {
@@ -134,7 +185,7 @@ func (r *Request) readMessages(raw []byte) error {
 	count, ok := 0, true
 	elements(raw, func(el []byte) {
 		count++
-		ok = ok && (el[0] == '{' || isNull(el))
+		ok = ok && el[0] == '{'
 	})
 	if count == 0 || !ok {
 		return bad
@@ -147,28 +198,42 @@ func (r *Request) readMessages(raw []byte) error {
 			return
 		}
 		var role, content []byte
-		if el[0] == '{' {
-			members(el, func(m member) {
-				switch {
-				case bytes.EqualFold(m.name, []byte("role")):
-					role = m.val
-				case bytes.EqualFold(m.name, []byte("content")):
-					content = m.val
-				}
-			})
-		}
-		if len(role) == 0 {
-			err = invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role'.")
+		members(el, func(m member) {
+			switch {
+			case bytes.EqualFold(m.name, []byte("role")):
+				role = m.val
+			case bytes.EqualFold(m.name, []byte("content")):
+				content = m.val
+			}
+		})
+		var rs string
+		if len(role) == 0 || role[0] != '"' || !decodeString(role, &rs) || !roles[rs] {
+			err = invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role': one of system, developer, user, assistant, tool or function.")
 			return
 		}
-		n, terr := textBytes(content)
-		if terr != nil {
-			err = invalid(fmt.Sprintf("messages[%d].content", i), "Message content must be a string or an array of content parts.")
-			return
+		if !validContent(content) {
+			err = invalid(fmt.Sprintf("messages[%d].content", i), "Message content must be a string, an array of content parts or null.")
 		}
-		r.TextBytes += n
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	r.PromptBytes += messagesBytes(raw)
+	return nil
+}
+
+// validContent: absent, null, a string, or an array of part objects (of
+// any type: new part types must not need a gateway release).
+func validContent(c []byte) bool {
+	if len(c) == 0 || c[0] == 'n' || c[0] == '"' {
+		return true
+	}
+	if c[0] != '[' {
+		return false
+	}
+	ok := true
+	elements(c, func(p []byte) { ok = ok && p[0] == '{' })
+	return ok
 }
 
 // decodeString reads a JSON string; absent or null leaves dst empty.
@@ -203,42 +268,11 @@ func positive(raw []byte) (int64, bool) {
 
 func isNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-// textBytes sums the text of a message's content: a string, or the text
-// parts of an array (images count nothing: the upstream bills them).
-func textBytes(content []byte) (int, error) {
-	content = bytes.TrimSpace(content)
-	if len(content) == 0 || isNull(content) {
-		return 0, nil
-	}
-	switch content[0] {
-	case '"':
-		if bytes.IndexByte(content, '\\') < 0 && utf8.Valid(content) {
-			return len(content) - 2, nil
-		}
-		var s string
-		if err := json.Unmarshal(content, &s); err != nil {
-			return 0, err
-		}
-		return len(s), nil
-	case '[':
-		var parts []part
-		if err := json.Unmarshal(content, &parts); err != nil {
-			return 0, err
-		}
-		n := 0
-		for _, p := range parts {
-			n += len(p.Text)
-		}
-		return n, nil
-	}
-	return 0, fmt.Errorf("content is neither a string nor an array")
-}
-
 var includeUsage = []byte(`{"include_usage":true}`)
 
 // Upstream returns the body to send upstream: the model renamed to the
-// backend's name, max_tokens set to maxTokens (Ollama ignores
-// max_completion_tokens, so it is moved), and for streams
+// backend's name, max_tokens set to maxTokens (0: the client's own limit, as
+// read; Ollama ignores max_completion_tokens, so it is moved), and for streams
 // stream_options.include_usage forced on so every stream can be billed.
 // Every other member passes through as the client wrote it, in its order
 // (a repeated key once, with its last value); the rewritten ones follow.
@@ -246,6 +280,12 @@ func (r *Request) Upstream(backendModel string, maxTokens int64) ([]byte, error)
 	model, err := json.Marshal(backendModel)
 	if err != nil {
 		return nil, err
+	}
+	if maxTokens <= 0 {
+		// The limit the gateway read, from whichever field it came: a
+		// max_tokens left beside the dropped max_completion_tokens would
+		// be a limit the gateway never read.
+		maxTokens = r.MaxTokens
 	}
 	extra := make([][]byte, 0, 6)
 	extra = append(extra, []byte("model"), model)

@@ -204,7 +204,7 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	}
 	clientID = string([]byte(clientID))
 	c.Set("x-request-id", billingID)
-	ar := admission.Request{RequestID: billingID, Model: req.Model, PromptBytes: req.TextBytes, MaxTokens: req.MaxTokens, N: req.N}
+	ar := admission.Request{RequestID: billingID, Model: req.Model, PromptBytes: req.PromptBytes, MaxTokens: req.MaxTokens, N: req.N}
 	if h.Batch != nil {
 		// Redis mode: a free local slot is taken in the admission's round
 		// trip (the router takes it, or gives it back).
