@@ -147,6 +147,21 @@ func (c *Catalog) isRestricted(name string) bool {
 	return name != "" && c.restricted[strings.ToLower(name)]
 }
 
+// MentionsRestricted reports whether text names a restricted model, in any
+// case: such text (an upstream's error message) must not reach a client.
+func (c *Catalog) MentionsRestricted(text string) bool {
+	if len(c.restricted) == 0 {
+		return false
+	}
+	lower := strings.ToLower(text)
+	for name := range c.restricted {
+		if strings.Contains(lower, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // Lookup finds a public model. Restricted and unknown ids both miss, so the
 // caller cannot tell them apart (invariant 4).
 func (c *Catalog) Lookup(id string) (*Model, bool) {

@@ -126,3 +126,21 @@ func must(c *catalog.Catalog, err error) *catalog.Catalog {
 	}
 	return c
 }
+
+func TestMentionsRestricted(t *testing.T) {
+	c, err := catalog.Parse([]byte("models:\n  - id: a\n    class: small\n    local: a\n"), []string{"glm-4.7-flash", " BGE-M3 "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]bool{
+		`model "glm-4.7-flash" not found`: true,
+		"GLM-4.7-FLASH failed":            true,
+		"bge-m3 does not support chat":    true,
+		"model a is busy":                 false,
+		"":                                false,
+	} {
+		if got := c.MentionsRestricted(text); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+}

@@ -21,14 +21,57 @@ func (u Usage) Total() int64 {
 	return u.PromptTokens + u.CompletionTokens
 }
 
+// Completion is what the gateway reads from a non-streaming answer.
+type Completion struct {
+	Usage     Usage
+	HaveUsage bool
+}
+
+// ReadCompletion checks that a non-streaming answer is a JSON object (ok
+// false otherwise: an SSE stream, or anything else, is not relayed as one)
+// and reads its usage.
+func ReadCompletion(body []byte) (c Completion, ok bool) {
+	b := bytes.TrimSpace(body)
+	if !isObject(b) || !json.Valid(b) {
+		return c, false
+	}
+	c.Usage, c.HaveUsage = usageMember(b)
+	return c, true
+}
+
 // CompletionUsage reads usage from a non-streaming answer: the body is
 // checked once and only its top-level "usage" member is decoded (matched
 // case-insensitively, the last one winning, as a struct decode would).
 func CompletionUsage(body []byte) (Usage, bool) {
-	b := bytes.TrimSpace(body)
-	if !isObject(b) || !json.Valid(b) {
-		return Usage{}, false
+	c, ok := ReadCompletion(body)
+	return c.Usage, ok && c.HaveUsage
+}
+
+// EstimateRelayed counts the completion tokens of a valid answer that came
+// without usage, from what the gateway relays: the bytes of every choice's
+// message (content, reasoning, refusal, tool calls: keys and values, as the
+// prompt estimate counts them) at the prompt estimate's 2 bytes a token.
+// It runs only on that rare path, so it decodes.
+func EstimateRelayed(body []byte) int64 {
+	var a struct {
+		Choices []struct {
+			Message json.RawMessage `json:"message"`
+		} `json:"choices"`
 	}
+	if json.Unmarshal(body, &a) != nil {
+		return 0
+	}
+	n := 0
+	for _, c := range a.Choices {
+		if len(c.Message) > 0 {
+			n += textBytes(c.Message)
+		}
+	}
+	return int64(n+1) / 2
+}
+
+// usageMember reads the top-level "usage" of a valid JSON object.
+func usageMember(b []byte) (Usage, bool) {
 	var raw []byte
 	members(b, func(m member) {
 		if bytes.EqualFold(m.name, []byte("usage")) {

@@ -29,10 +29,14 @@ type Metrics struct {
 	credits   *prometheus.CounterVec
 	shortfall *prometheus.CounterVec
 	failovers *prometheus.CounterVec
+	anomalies *prometheus.CounterVec
 	InFlight  prometheus.Gauge
 }
 
-var _ server.Observer = (*Metrics)(nil)
+var (
+	_ server.Observer        = (*Metrics)(nil)
+	_ server.AnomalyObserver = (*Metrics)(nil)
+)
 
 // New registers the gateway's metrics on a fresh registry.
 func New(c *catalog.Live) *Metrics {
@@ -57,10 +61,12 @@ func New(c *catalog.Live) *Metrics {
 			Help: "Credits a request cost beyond its hold and the balance (never charged)."}, []string{"model"}),
 		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "resayil_gateway_failovers_total",
 			Help: "Requests that left their first backend, by reason (load, queue_timeout, queue_full, no_host, unreachable, timeout, error) and the kind of backend they went to."}, []string{"reason", "to"}),
+		anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "resayil_gateway_upstream_anomalies_total",
+			Help: "Upstream answers not billed from the upstream's own usage, by kind: wrong_shape (a stream to a non-streaming request or the reverse; answered 502, billed at the hold), no_usage (billed from the gateway's own count)."}, []string{"model", "backend", "kind"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "resayil_gateway_in_flight_requests",
 			Help: "Chat requests being served."}),
 	}
-	reg.MustRegister(m.requests, m.refused, m.latency, m.ttfb, m.tokens, m.credits, m.shortfall, m.failovers, m.InFlight)
+	reg.MustRegister(m.requests, m.refused, m.latency, m.ttfb, m.tokens, m.credits, m.shortfall, m.failovers, m.anomalies, m.InFlight)
 	return m
 }
 
@@ -97,6 +103,11 @@ func (m *Metrics) Observe(r server.Report) {
 	if r.Shortfall > 0 {
 		m.shortfall.WithLabelValues(model).Add(float64(r.Shortfall))
 	}
+}
+
+// Anomaly counts an upstream answer billed without the upstream's usage.
+func (m *Metrics) Anomaly(a server.Anomaly) {
+	m.anomalies.WithLabelValues(m.label(a.Model), string(a.Backend), a.Kind).Inc()
 }
 
 // Handler serves /metrics.

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -77,4 +78,34 @@ func (e *Events) Next() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// IsJSON reports whether an upstream answer to a streaming request is a
+// JSON document instead of an SSE stream: its Content-Type says
+// application/json, or, when it says neither that nor text/event-stream,
+// its first byte that is not white space opens an object or an array. It
+// reads nothing that Next would not (it peeks).
+func IsJSON(contentType string, e *Events) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "text/event-stream":
+		return false
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return true
+	}
+	for i := 1; i <= readSize; i++ {
+		b, _ := e.r.Peek(i)
+		if len(b) < i {
+			return false
+		}
+		switch b[i-1] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
 }

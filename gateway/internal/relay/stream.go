@@ -21,6 +21,9 @@ const (
 	UpstreamError Outcome = "upstream_error"
 	IdleTimeout   Outcome = "upstream_timeout"
 	Shutdown      Outcome = "shutdown"
+	// WrongShape: the upstream answered a stream to a non-streaming request,
+	// or a whole answer to a streaming one; billed at the hold.
+	WrongShape Outcome = "upstream_wrong_shape"
 )
 
 // Result is what a relay counted.

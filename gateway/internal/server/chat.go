@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,27 @@ type Report struct {
 	Duration  time.Duration
 	TTFB      time.Duration
 	Refusal   string
+}
+
+// Anomaly is an upstream answer the gateway could not bill from the
+// upstream's own count.
+type Anomaly struct {
+	Kind    string
+	Model   string
+	Backend upstream.Kind
+}
+
+// Anomaly kinds.
+const (
+	// AnomalyWrongShape: a stream to a non-streaming request, or the reverse.
+	AnomalyWrongShape = "wrong_shape"
+	// AnomalyNoUsage: a completed answer without usage.
+	AnomalyNoUsage = "no_usage"
+)
+
+// AnomalyObserver is an Observer that also counts anomalies (metrics).
+type AnomalyObserver interface {
+	Anomaly(a Anomaly)
 }
 
 // Chat serves POST /v1/chat/completions.
@@ -225,11 +247,12 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	// anything committed to the client, so a failure before it can still go
 	// to the next backend (external-apis.md §1.4).
 	var (
-		resp     *http.Response
-		events   *relay.Events
-		first    []byte
-		answer   []byte
-		upCancel context.CancelFunc
+		resp       *http.Response
+		events     *relay.Events
+		first      []byte
+		answer     []byte
+		upCancel   context.CancelFunc
+		wrongShape bool
 	)
 	lease, err := h.Router.Serve(h.waitCtx, routing.Request{ID: billingID, Model: ticket.Model, Plan: p.Plan, Early: ticket.Early},
 		func(b *upstream.Backend, model string) error {
@@ -241,15 +264,25 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 				// Read whole before anything is sent: a failure is still
 				// one before the first byte. Shutdown ends it with Abort.
 				answer, err = b.Complete(h.base, body)
-				return err
+				return h.scrub(err, model, req.Model)
 			}
 			uctx, cancel := context.WithCancel(h.base)
 			r, err := b.Stream(uctx, body)
 			if err != nil {
 				cancel()
-				return err
+				return h.scrub(err, model, req.Model)
 			}
 			ev := relay.NewEvents(r.Body)
+			if relay.IsJSON(r.Header.Get(fiber.HeaderContentType), ev) {
+				// A whole answer where a stream was asked for: the upstream
+				// generated it, so it is billed (at the hold), but none of
+				// its bytes go to a client that expects SSE.
+				cancel()
+				r.Body.Close()
+				ev.Release()
+				wrongShape = true
+				return nil
+			}
 			f, err := ev.Next()
 			if err == nil && chat.ParseChunk(f).Error {
 				err = errors.New("upstream sent an error event first")
@@ -286,6 +319,10 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 	route := lease.Route
 	c.Set("x-resayil-backend", string(route.Backend.Kind))
 	usage := wallet.Usage{ClientRequestID: clientID, APIKeyID: int64(p.KeyID), Model: ticket.Model.ID, Backend: string(route.Backend.Kind)}
+	if wrongShape {
+		defer lease.Release()
+		return h.wrongShape(c, ticket, lease, usage, start, true)
+	}
 	if !req.Stream {
 		// Settling releases the slot in the same Redis pipeline; this
 		// release only frees an in-process slot, or one a failed settlement
@@ -316,6 +353,9 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 				h.Log.Error("panic in stream writer", "request_id", billingID, "panic", rec)
 				res.Outcome = relay.UpstreamError
 			}
+			if res.Outcome == relay.OK && !res.HaveUsage {
+				h.noUsage(ticket, route.Backend.Kind)
+			}
 			h.settle(ticket, lease, res, usage, start, ttfb)
 		}()
 		// After the first byte an upstream failure is an error event, never
@@ -323,6 +363,26 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		res = relay.Stream(w, first, events, opts)
 	})
 	return nil
+}
+
+// scrub keeps an upstream's error message, which is passed through to the
+// client on a 400, from naming what the client must not see (invariant 4):
+// the backend's name for the model becomes the public id, and a message
+// that names a restricted model is replaced whole.
+func (h *Chat) scrub(err error, backendModel, publicModel string) error {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || ue.Message == "" {
+		return err
+	}
+	msg := ue.Message
+	if backendModel != "" && backendModel != publicModel {
+		msg = strings.ReplaceAll(msg, backendModel, publicModel)
+	}
+	if h.Admission.Catalog.Get().MentionsRestricted(msg) {
+		msg = ""
+	}
+	ue.Message = msg
+	return err
 }
 
 // routeError maps a routing failure before the first byte to the client's
@@ -360,8 +420,17 @@ const busyRetryAfter = 5
 func (h *Chat) complete(c *fiber.Ctx, t *admission.Ticket, lease *routing.Lease, raw []byte, u wallet.Usage, start time.Time) error {
 	route := lease.Route
 	ttfb := time.Since(start)
-	res := relay.Result{Outcome: relay.OK}
-	res.Usage, res.HaveUsage = chat.CompletionUsage(raw)
+	done, ok := chat.ReadCompletion(raw)
+	if !ok {
+		// Not a JSON object (an SSE stream, or worse): never relayed under
+		// application/json.
+		return h.wrongShape(c, t, lease, u, start, false)
+	}
+	res := relay.Result{Outcome: relay.OK, Usage: done.Usage, HaveUsage: done.HaveUsage}
+	if !res.HaveUsage {
+		h.noUsage(t, route.Backend.Kind)
+		res.Generated = chat.EstimateRelayed(raw)
+	}
 	sr, err := h.settle(t, lease, res, u, start, ttfb)
 	if err == nil {
 		c.Set("x-resayil-credits-charged", strconv.FormatInt(int64(sr.Charged), 10))
@@ -374,18 +443,54 @@ func (h *Chat) complete(c *fiber.Ctx, t *admission.Ticket, lease *routing.Lease,
 	return c.Send(raw)
 }
 
+// wrongShape answers an upstream answer whose shape does not match the
+// request (a stream to a non-streaming request, or the reverse) with a
+// 502: the upstream did the work, so the request is billed at its hold,
+// counted and logged, but the mismatched bytes never reach the client.
+func (h *Chat) wrongShape(c *fiber.Ctx, t *admission.Ticket, lease *routing.Lease, u wallet.Usage, start time.Time, streamAsked bool) error {
+	kind := lease.Route.Backend.Kind
+	h.Log.Warn("upstream answered in the wrong shape; billed at the hold", "request_id", t.RequestID,
+		"model", t.Model.ID, "backend", string(kind), "stream_requested", streamAsked)
+	h.observeAnomaly(Anomaly{Kind: AnomalyWrongShape, Model: t.Model.ID, Backend: kind})
+	res := relay.Result{Outcome: relay.WrongShape}
+	sr, err := h.settle(t, lease, res, u, start, time.Since(start))
+	if err == nil {
+		c.Set("x-resayil-credits-charged", strconv.FormatInt(int64(sr.Charged), 10))
+		c.Set("x-resayil-credits-remaining", strconv.FormatInt(int64(sr.Balance), 10))
+	}
+	return &APIError{Status: fiber.StatusBadGateway, Type: "server_error", Code: "bad_upstream_response",
+		Message: "The model backend answered in a form that does not match the request. Please retry."}
+}
+
+// noUsage counts and logs a completed answer that carried no usage: it is
+// billed from the gateway's own count of the prompt and of what it relayed.
+func (h *Chat) noUsage(t *admission.Ticket, kind upstream.Kind) {
+	h.Log.Warn("upstream answer without usage; billed from the gateway's own count", "request_id", t.RequestID,
+		"model", t.Model.ID, "backend", string(kind))
+	h.observeAnomaly(Anomaly{Kind: AnomalyNoUsage, Model: t.Model.ID, Backend: kind})
+}
+
 // settle bills what the upstream reported, or what was counted when it
-// reported nothing (a disconnect or failure mid-stream), and frees the
-// lease's local slot: in Redis mode both in one round trip.
+// reported nothing (a disconnect or failure mid-stream), or the hold for
+// an answer in the wrong shape, and frees the lease's local slot: in Redis
+// mode both in one round trip.
 func (h *Chat) settle(t *admission.Ticket, lease *routing.Lease, res relay.Result, u wallet.Usage, start time.Time, ttfb time.Duration) (wallet.SettleResult, error) {
 	route := lease.Route
 	usage := res.Usage
 	if !res.HaveUsage {
 		usage = chat.Usage{PromptTokens: t.PromptEstimate, CompletionTokens: res.Generated}
 	}
+	var cost resayil.Credits
+	if res.Outcome == relay.WrongShape {
+		// What the upstream did is unknown: the upper bound it was allowed.
+		usage = chat.Usage{PromptTokens: t.PromptEstimate, CompletionTokens: t.MaxTokens}
+		cost = t.Held
+	}
 	u.PromptTokens, u.CompletionTokens, u.TotalTokens = int(usage.PromptTokens), int(usage.CompletionTokens), int(usage.Total())
 	u.Status, u.Latency, u.TTFB = string(res.Outcome), time.Since(start), ttfb
-	cost := catalog.Cost(usage.Total(), t.Model.CreditsPer1KTokens, route.Backend.Kind.Multiplier())
+	if res.Outcome != relay.WrongShape {
+		cost = catalog.Cost(usage.Total(), t.Model.CreditsPer1KTokens, route.Backend.Kind.Multiplier())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var (
@@ -412,7 +517,11 @@ func (h *Chat) settle(t *admission.Ticket, lease *routing.Lease, res relay.Resul
 	if err != nil {
 		h.Log.Error("settle failed", "request_id", t.RequestID, "account", t.Account, "err", err)
 	}
-	h.observe(Report{Model: t.Model.ID, Backend: route.Backend.Kind, Status: 200, Outcome: u.Status,
+	status := fiber.StatusOK
+	if res.Outcome == relay.WrongShape {
+		status = fiber.StatusBadGateway
+	}
+	h.observe(Report{Model: t.Model.ID, Backend: route.Backend.Kind, Status: status, Outcome: u.Status,
 		Prompt: usage.PromptTokens, Completed: usage.CompletionTokens, Credits: sr.Charged, Shortfall: sr.Shortfall,
 		Duration: u.Latency, TTFB: ttfb})
 	return sr, err
@@ -421,6 +530,12 @@ func (h *Chat) settle(t *admission.Ticket, lease *routing.Lease, res relay.Resul
 func (h *Chat) observe(r Report) {
 	if h.Observer != nil {
 		h.Observer.Observe(r)
+	}
+}
+
+func (h *Chat) observeAnomaly(a Anomaly) {
+	if o, ok := h.Observer.(AnomalyObserver); ok {
+		o.Anomaly(a)
 	}
 }
 

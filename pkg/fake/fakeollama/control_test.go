@@ -382,3 +382,43 @@ func TestCloseReleasesHeldRequests(t *testing.T) {
 		t.Errorf("stats = %+v", got)
 	}
 }
+
+func TestAnswerInOtherShape(t *testing.T) {
+	s := start(t)
+	s.AnswerInOtherShape(2)
+	resp, body := post(t, s.URL()+"/v1/chat/completions", hello+`}`)
+	wantStatus(t, resp, body, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || !strings.HasPrefix(string(body), "data: ") ||
+		!strings.Contains(string(body), `"usage":{`) || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("a non-streaming request must get a stream with usage: %s %q", ct, body)
+	}
+	resp, body = post(t, s.URL()+"/v1/chat/completions", hello+`,"stream":true}`)
+	wantStatus(t, resp, body, http.StatusOK)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" || object(t, body)["object"] != "chat.completion" {
+		t.Fatalf("a streaming request must get a completion: %s %q", ct, body)
+	}
+	resp, body = post(t, s.URL()+"/v1/chat/completions", hello+`}`)
+	wantStatus(t, resp, body, http.StatusOK)
+	if object(t, body)["object"] != "chat.completion" {
+		t.Fatalf("the third request is answered normally: %q", body)
+	}
+}
+
+func TestOmitUsage(t *testing.T) {
+	s := start(t)
+	s.OmitUsage(2)
+	resp, body := post(t, s.URL()+"/v1/chat/completions", hello+`}`)
+	wantStatus(t, resp, body, http.StatusOK)
+	if o := object(t, body); o["usage"] != nil || o["choices"] == nil {
+		t.Fatalf("completion without usage wanted: %s", body)
+	}
+	resp, body = post(t, s.URL()+"/v1/chat/completions", hello+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	wantStatus(t, resp, body, http.StatusOK)
+	if strings.Contains(string(body), `"usage"`) || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("stream without usage wanted: %q", body)
+	}
+	_, body = post(t, s.URL()+"/v1/chat/completions", hello+`}`)
+	if object(t, body)["usage"] == nil {
+		t.Fatalf("the third request has usage again: %s", body)
+	}
+}

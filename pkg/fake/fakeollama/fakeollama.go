@@ -58,6 +58,8 @@
 //	FailNext(n, status int); FailNextWith(n, status int, message string)
 //	DropNext(n int)                              // close the connection before any byte
 //	FailMidStream(n, after int)                  // fail after `after` content chunks
+//	AnswerInOtherShape(n int)                    // a stream to a non-streaming request, JSON to a streaming one
+//	OmitUsage(n int)                             // no usage member, no usage chunk
 //	Pause(); Resume()                            // hold admitted requests before their first byte
 //	Stats() Stats; LastRequest() Received; LastRequestBody() []byte
 //	WaitFor(ctx, func(Stats) bool) error; WaitInFlight(ctx, n int) error

@@ -40,6 +40,8 @@ const (
 	faultStatus
 	faultDrop
 	faultMidStream
+	faultOtherShape
+	faultNoUsage
 )
 
 type fault struct {
@@ -163,6 +165,16 @@ func (c *Controls) DropNext(n int) { c.addFaults(n, fault{kind: faultDrop}) }
 func (c *Controls) FailMidStream(n, after int) {
 	c.addFaults(n, fault{kind: faultMidStream, after: max(after, 0)})
 }
+
+// AnswerInOtherShape makes the next n chat requests answered in the shape
+// the client did not ask for: an SSE stream (with usage) to a non-streaming
+// request, a JSON completion to a streaming one, as a misbehaving
+// OpenAI-compatible server might.
+func (c *Controls) AnswerInOtherShape(n int) { c.addFaults(n, fault{kind: faultOtherShape}) }
+
+// OmitUsage makes the next n chat requests answered without usage: no
+// "usage" member in a completion, no usage chunk in a stream.
+func (c *Controls) OmitUsage(n int) { c.addFaults(n, fault{kind: faultNoUsage}) }
 
 func (c *Controls) addFaults(n int, f fault) {
 	c.mu.Lock()

@@ -70,7 +70,8 @@ type Generation struct {
 	FinishReason string   // "stop" or "length"
 	Stream       bool
 	IncludeUsage bool
-	FailAfter    int // pieces to write before an injected failure; -1 for none
+	FailAfter    int  // pieces to write before an injected failure; -1 for none
+	NoUsage      bool // a completion leaves out its usage (OmitUsage)
 }
 
 // ID is the completion id, "chatcmpl-<n>" as Ollama numbers them.
@@ -152,6 +153,13 @@ func ServeChat(c *Controls, w http.ResponseWriter, r *http.Request, p Protocol) 
 		Seq: seq, Model: chat.Model, Created: time.Now(), Start: start,
 		PromptTokens: PromptTokens(chat.Messages), Pieces: pieces(words), FinishReason: finish,
 		Stream: chat.Stream, IncludeUsage: chat.IncludeUsage, FailAfter: -1,
+	}
+	switch flt.kind {
+	case faultOtherShape:
+		g.Stream = !g.Stream
+		g.IncludeUsage = g.Stream
+	case faultNoUsage:
+		g.NoUsage, g.IncludeUsage = true, false
 	}
 	if flt.kind == faultMidStream {
 		if !chat.Stream || flt.after == 0 {

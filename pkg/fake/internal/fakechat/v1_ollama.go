@@ -30,7 +30,7 @@ type ollamaCompletion struct {
 	Model             string         `json:"model"`
 	SystemFingerprint string         `json:"system_fingerprint"`
 	Choices           []ollamaChoice `json:"choices"`
-	Usage             ollamaUsage    `json:"usage"`
+	Usage             *ollamaUsage   `json:"usage,omitempty"` // always set, but under OmitUsage
 }
 
 type ollamaChunkChoice struct {
@@ -56,6 +56,11 @@ func usageOf(g *Generation) ollamaUsage {
 
 func respondOllama(out *Output, g *Generation) error {
 	if !g.Stream {
+		var u *ollamaUsage
+		if !g.NoUsage {
+			uu := usageOf(g)
+			u = &uu
+		}
 		return out.JSON("application/json", ollamaCompletion{
 			ID: g.ID(), Object: "chat.completion", Created: g.Created.Unix(), Model: g.Model,
 			SystemFingerprint: "fp_ollama",
@@ -63,7 +68,7 @@ func respondOllama(out *Output, g *Generation) error {
 				Message:      ollamaMessage{Role: "assistant", Content: g.Content()},
 				FinishReason: &g.FinishReason,
 			}},
-			Usage: usageOf(g),
+			Usage: u,
 		})
 	}
 	chunk := func(model, content string, finish *string) ollamaChunk {

@@ -50,7 +50,7 @@ type openAICompletion struct {
 	Created           int64          `json:"created"`
 	Model             string         `json:"model"`
 	Choices           []openAIChoice `json:"choices"`
-	Usage             openAIUsage    `json:"usage"`
+	Usage             *openAIUsage   `json:"usage,omitempty"` // always set, but under OmitUsage
 	ServiceTier       string         `json:"service_tier"`
 	SystemFingerprint string         `json:"system_fingerprint"`
 }
@@ -86,13 +86,18 @@ func openAIUsageOf(g *Generation) openAIUsage {
 
 func respondOpenAI(out *Output, g *Generation) error {
 	if !g.Stream {
+		var u *openAIUsage
+		if !g.NoUsage {
+			uu := openAIUsageOf(g)
+			u = &uu
+		}
 		return out.JSON("application/json", openAICompletion{
 			ID: g.ID(), Object: "chat.completion", Created: g.Created.Unix(), Model: g.Model,
 			Choices: []openAIChoice{{
 				Message:      openAIMessage{Role: "assistant", Content: g.Content(), Refusal: jsonNull, Annotations: []any{}},
 				FinishReason: g.FinishReason,
 			}},
-			Usage: openAIUsageOf(g), ServiceTier: "default", SystemFingerprint: openAIFingerprint,
+			Usage: u, ServiceTier: "default", SystemFingerprint: openAIFingerprint,
 		})
 	}
 	var usage json.RawMessage
