@@ -52,99 +52,87 @@ func apiError(t *testing.T, err error) *openai.Error {
 }
 
 func TestE2E_NonStreamingBillsExactly(t *testing.T) {
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 100)
-			var raw *http.Response
-			c := client(g, u.Key)
-			resp, err := c.Chat.Completions.New(context.Background(), params("llama3.2:3b", 0), option.WithResponseInto(&raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fakeollama.ReplyText([]fakeollama.Message{{Role: "user", Content: "hello fake world"}}, fakeollama.DefaultTokens)
-			if resp.Choices[0].Message.Content != want || resp.Model != "llama3.2:3b" {
-				t.Fatalf("answer %q model %q", resp.Choices[0].Message.Content, resp.Model)
-			}
-			// prompt 4 + completion 8 = 12 tokens at 1 credit per 1k, local: 1 credit.
-			if resp.Usage.TotalTokens != 12 {
-				t.Fatalf("usage %+v", resp.Usage)
-			}
-			h := raw.Header
-			if h.Get("x-resayil-backend") != "local" || h.Get("x-resayil-credits-charged") != "1" || h.Get("x-resayil-credits-remaining") != "99" || h.Get("x-request-id") == "" {
-				t.Fatalf("headers %v", h)
-			}
-			if h.Get("x-ratelimit-limit-requests") != "10" || h.Get("x-ratelimit-remaining-requests") != "9" || h.Get("x-ratelimit-reset-requests") == "" {
-				t.Fatalf("rate-limit headers %v", h)
-			}
-			if b := g.Balance(t, u.Account); b.Total != 99 || b.Held != 0 {
-				t.Fatalf("balance %+v", b)
-			}
-			if n := g.WaitUsage(t, u.Account, 1); n != 1 {
-				t.Fatalf("%d usage records", n)
-			}
-			var rid, crid, status string
-			var credits, total int
-			if err := g.DB.SQL.QueryRow(`SELECT request_id, client_request_id, status, credits, total_tokens FROM usage_records WHERE account_id = ?`, u.Account).Scan(&rid, &crid, &status, &credits, &total); err != nil {
-				t.Fatal(err)
-			}
-			if rid != h.Get("x-request-id") || status != "ok" || credits != 1 || total != 12 {
-				t.Fatalf("usage record %s %s %d %d", rid, status, credits, total)
-			}
-		})
-	}
+	eachMode(t, 100, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		var raw *http.Response
+		c := client(g, u.Key)
+		resp, err := c.Chat.Completions.New(context.Background(), params("llama3.2:3b", 0), option.WithResponseInto(&raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fakeollama.ReplyText([]fakeollama.Message{{Role: "user", Content: "hello fake world"}}, fakeollama.DefaultTokens)
+		if resp.Choices[0].Message.Content != want || resp.Model != "llama3.2:3b" {
+			t.Fatalf("answer %q model %q", resp.Choices[0].Message.Content, resp.Model)
+		}
+		// prompt 4 + completion 8 = 12 tokens at 1 credit per 1k, local: 1 credit.
+		if resp.Usage.TotalTokens != 12 {
+			t.Fatalf("usage %+v", resp.Usage)
+		}
+		h := raw.Header
+		if h.Get("x-resayil-backend") != "local" || h.Get("x-resayil-credits-charged") != "1" || h.Get("x-resayil-credits-remaining") != "99" || h.Get("x-request-id") == "" {
+			t.Fatalf("headers %v", h)
+		}
+		if h.Get("x-ratelimit-limit-requests") != "10" || h.Get("x-ratelimit-remaining-requests") != "9" || h.Get("x-ratelimit-reset-requests") == "" {
+			t.Fatalf("rate-limit headers %v", h)
+		}
+		if b := g.Balance(t, u.Account); b.Total != 99 || b.Held != 0 {
+			t.Fatalf("balance %+v", b)
+		}
+		if n := g.WaitUsage(t, u.Account, 1); n != 1 {
+			t.Fatalf("%d usage records", n)
+		}
+		var rid, crid, status string
+		var credits, total int
+		if err := g.DB.SQL.QueryRow(`SELECT request_id, client_request_id, status, credits, total_tokens FROM usage_records WHERE account_id = ?`, u.Account).Scan(&rid, &crid, &status, &credits, &total); err != nil {
+			t.Fatal(err)
+		}
+		if rid != h.Get("x-request-id") || status != "ok" || credits != 1 || total != 12 {
+			t.Fatalf("usage record %s %s %d %d", rid, status, credits, total)
+		}
+	})
 }
 
 func TestE2E_StreamingRelaysAndBills(t *testing.T) {
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 100)
-			c := client(g, u.Key)
-			for _, includeUsage := range []bool{false, true} {
-				p := params("llama3.2:3b", 0)
-				if includeUsage {
-					p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	eachMode(t, 100, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		c := client(g, u.Key)
+		for _, includeUsage := range []bool{false, true} {
+			p := params("llama3.2:3b", 0)
+			if includeUsage {
+				p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+			}
+			s := c.Chat.Completions.NewStreaming(context.Background(), p)
+			var text strings.Builder
+			var usage int64
+			for s.Next() {
+				ch := s.Current()
+				if len(ch.Choices) > 0 {
+					text.WriteString(ch.Choices[0].Delta.Content)
 				}
-				s := c.Chat.Completions.NewStreaming(context.Background(), p)
-				var text strings.Builder
-				var usage int64
-				for s.Next() {
-					ch := s.Current()
-					if len(ch.Choices) > 0 {
-						text.WriteString(ch.Choices[0].Delta.Content)
-					}
-					if ch.Usage.TotalTokens > 0 {
-						usage = ch.Usage.TotalTokens
-					}
-				}
-				if err := s.Err(); err != nil {
-					t.Fatal(err)
-				}
-				if text.Len() == 0 {
-					t.Fatal("no content streamed")
-				}
-				if includeUsage && usage != 12 || !includeUsage && usage != 0 {
-					t.Fatalf("include_usage=%v: usage chunk total %d", includeUsage, usage)
-				}
-				body := string(g.Ollama.LastRequestBody())
-				if !strings.Contains(body, `"include_usage":true`) {
-					t.Fatalf("upstream was not asked for usage: %s", body)
+				if ch.Usage.TotalTokens > 0 {
+					usage = ch.Usage.TotalTokens
 				}
 			}
-			// The stream settles right after its last event reaches the client.
-			if b := waitBalance(t, g, u.Account, 98); b.Total != 98 || b.Held != 0 {
-				t.Fatalf("two streams of 12 tokens must cost 2 credits, balance %+v", b)
+			if err := s.Err(); err != nil {
+				t.Fatal(err)
 			}
-			if n := g.WaitUsage(t, u.Account, 2); n != 2 {
-				t.Fatalf("%d usage records", n)
+			if text.Len() == 0 {
+				t.Fatal("no content streamed")
 			}
-		})
-	}
+			if includeUsage && usage != 12 || !includeUsage && usage != 0 {
+				t.Fatalf("include_usage=%v: usage chunk total %d", includeUsage, usage)
+			}
+			body := string(g.Ollama.LastRequestBody())
+			if !strings.Contains(body, `"include_usage":true`) {
+				t.Fatalf("upstream was not asked for usage: %s", body)
+			}
+		}
+		// The stream settles right after its last event reaches the client.
+		if b := waitBalance(t, g, u.Account, 98); b.Total != 98 || b.Held != 0 {
+			t.Fatalf("two streams of 12 tokens must cost 2 credits, balance %+v", b)
+		}
+		if n := g.WaitUsage(t, u.Account, 2); n != 2 {
+			t.Fatalf("%d usage records", n)
+		}
+	})
 }
 
 func TestE2E_SDKErrors(t *testing.T) {

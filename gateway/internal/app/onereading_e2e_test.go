@@ -23,6 +23,20 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 )
 
+// eachMode runs test in both modes, in parallel, each on a fresh gateway
+// with a Basic user funded with credits.
+func eachMode(t *testing.T, credits resayil.Credits, test func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User)) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			g := gatewaytest.Start(t, m.opts)
+			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
+			g.Fund(t, u.Account, credits)
+			test(t, g, u)
+		})
+	}
+}
+
 // postBody sends a raw chat body and reads the whole answer.
 func postBody(t *testing.T, g *gatewaytest.Gateway, key, body string) answer {
 	t.Helper()
@@ -115,30 +129,24 @@ func TestE2E_CaseVariantKeysAreRefused(t *testing.T) {
 		{"messages", `{"model":"llama3.2:3b","messages":[{"role":"user","content":"` + big + `"}],"messages":[{"role":"user"}]}`},
 		{"Tools", `{"model":"llama3.2:3b","messages":[{"role":"user","content":"x"}],"Tools":[]}`},
 	}
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 2)
-			for _, c := range cases {
-				a := postBody(t, g, u.Key, c.body)
-				typ, _, param, msg := errorOf(t, a)
-				if a.status != 400 || typ != "invalid_request_error" || param != c.param || !strings.Contains(msg, c.param) {
-					t.Errorf("%s: %d %s %q %q", c.param, a.status, typ, param, msg)
-				}
-				if a.header.Get("x-request-id") == "" {
-					t.Errorf("%s: no x-request-id", c.param)
-				}
+	eachMode(t, 2, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		for _, c := range cases {
+			a := postBody(t, g, u.Key, c.body)
+			typ, _, param, msg := errorOf(t, a)
+			if a.status != 400 || typ != "invalid_request_error" || param != c.param || !strings.Contains(msg, c.param) {
+				t.Errorf("%s: %d %s %q %q", c.param, a.status, typ, param, msg)
 			}
-			if n := g.Ollama.Stats().Requests; n != 0 {
-				t.Fatalf("the upstream saw %d refused requests", n)
+			if a.header.Get("x-request-id") == "" {
+				t.Errorf("%s: no x-request-id", c.param)
 			}
-			if b := g.Balance(t, u.Account); b.Total != 2 || b.Held != 0 {
-				t.Fatalf("balance %+v after refusals", b)
-			}
-		})
-	}
+		}
+		if n := g.Ollama.Stats().Requests; n != 0 {
+			t.Fatalf("the upstream saw %d refused requests", n)
+		}
+		if b := g.Balance(t, u.Account); b.Total != 2 || b.Held != 0 {
+			t.Fatalf("balance %+v after refusals", b)
+		}
+	})
 }
 
 // TestE2E_HoldCountsToolsAndImagesByAllowance: a large tools array is held
@@ -148,50 +156,44 @@ func TestE2E_CaseVariantKeysAreRefused(t *testing.T) {
 func TestE2E_HoldCountsToolsAndImagesByAllowance(t *testing.T) {
 	tools := `[{"type":"function","function":{"name":"lookup","description":"` + strings.Repeat("describe ", 5000) + `","parameters":{"type":"object"}}}]`
 	image := `{"type":"image_url","image_url":{"url":"data:image/png;base64,` + strings.Repeat("iVBORw0K", 1<<17) + `"}}`
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 5)
-			withTools := `{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":"hello fake world"}],"tools":` + tools + `}`
-			if a := postBody(t, g, u.Key, withTools); a.status != 402 {
-				t.Fatalf("45 kB of tools on 5 credits: %s, want 402", a)
-			}
-			total := resayil.Credits(5)
-			for _, body := range []string{
-				`{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":"hello fake world"}]}`,
-				`{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":[{"type":"text","text":"hello fake world"},` + image + `]}]}`,
-			} {
-				a := postBody(t, g, u.Key, body)
-				if a.status != 200 {
-					t.Fatalf("%.200s: %s", body, a)
-				}
-				want := catalog.Cost(usageOf(t, a), 1, 1)
-				if got := charged(t, a); got != want {
-					t.Fatalf("charged %d, the upstream's usage costs %d", got, want)
-				}
-				total -= want
-			}
-			g.Fund(t, u.Account, 100)
-			total += 100
-			a := postBody(t, g, u.Key, withTools)
+	eachMode(t, 5, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		withTools := `{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":"hello fake world"}],"tools":` + tools + `}`
+		if a := postBody(t, g, u.Key, withTools); a.status != 402 {
+			t.Fatalf("45 kB of tools on 5 credits: %s, want 402", a)
+		}
+		total := resayil.Credits(5)
+		for _, body := range []string{
+			`{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":"hello fake world"}]}`,
+			`{"model":"llama3.2:3b","max_tokens":16,"messages":[{"role":"user","content":[{"type":"text","text":"hello fake world"},` + image + `]}]}`,
+		} {
+			a := postBody(t, g, u.Key, body)
 			if a.status != 200 {
-				t.Fatalf("tools on a funded account: %s", a)
-			}
-			if !strings.Contains(string(g.Ollama.LastRequestBody()), `"tools":[{"type":"function"`) {
-				t.Fatal("the tools did not reach the upstream")
+				t.Fatalf("%.200s: %s", body, a)
 			}
 			want := catalog.Cost(usageOf(t, a), 1, 1)
 			if got := charged(t, a); got != want {
 				t.Fatalf("charged %d, the upstream's usage costs %d", got, want)
 			}
 			total -= want
-			if b := g.Balance(t, u.Account); b.Total != total || b.Held != 0 {
-				t.Fatalf("balance %+v, want %d", b, total)
-			}
-		})
-	}
+		}
+		g.Fund(t, u.Account, 100)
+		total += 100
+		a := postBody(t, g, u.Key, withTools)
+		if a.status != 200 {
+			t.Fatalf("tools on a funded account: %s", a)
+		}
+		if !strings.Contains(string(g.Ollama.LastRequestBody()), `"tools":[{"type":"function"`) {
+			t.Fatal("the tools did not reach the upstream")
+		}
+		want := catalog.Cost(usageOf(t, a), 1, 1)
+		if got := charged(t, a); got != want {
+			t.Fatalf("charged %d, the upstream's usage costs %d", got, want)
+		}
+		total -= want
+		if b := g.Balance(t, u.Account); b.Total != total || b.Held != 0 {
+			t.Fatalf("balance %+v, want %d", b, total)
+		}
+	})
 }
 
 // TestE2E_WrongShapeIs502BilledAtTheHold: an upstream that streams to a
@@ -199,44 +201,38 @@ func TestE2E_HoldCountsToolsAndImagesByAllowance(t *testing.T) {
 // document, gets the client a 502 in OpenAI's shape — never the
 // mismatched bytes — billed at the hold, counted and recorded.
 func TestE2E_WrongShapeIs502BilledAtTheHold(t *testing.T) {
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 100)
-			// Hold: ceil((prompt estimate + 3000) / 1000) = 4 credits; the
-			// fake's real usage would cost 1.
-			const hold = 4
-			balance := resayil.Credits(100)
-			for _, stream := range []bool{false, true} {
-				g.Ollama.AnswerInOtherShape(1)
-				a := postBody(t, g, u.Key, fmt.Sprintf(`{"model":"llama3.2:3b","max_tokens":3000,"stream":%v,"messages":[{"role":"user","content":"hello fake world"}]}`, stream))
-				typ, code, _, _ := errorOf(t, a)
-				if a.status != 502 || typ != "server_error" || code != "bad_upstream_response" ||
-					!strings.HasPrefix(a.header.Get("Content-Type"), "application/json") || strings.Contains(string(a.body), "data:") {
-					t.Fatalf("stream=%v: %s %v", stream, a, a.header)
-				}
-				if got := charged(t, a); got != hold {
-					t.Fatalf("stream=%v: charged %d, want the hold %d", stream, got, hold)
-				}
-				balance -= hold
-				if b := g.Balance(t, u.Account); b.Total != balance || b.Held != 0 {
-					t.Fatalf("stream=%v: balance %+v, want %d", stream, b, balance)
-				}
+	eachMode(t, 100, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		// Hold: ceil((prompt estimate + 3000) / 1000) = 4 credits; the
+		// fake's real usage would cost 1.
+		const hold = 4
+		balance := resayil.Credits(100)
+		for _, stream := range []bool{false, true} {
+			g.Ollama.AnswerInOtherShape(1)
+			a := postBody(t, g, u.Key, fmt.Sprintf(`{"model":"llama3.2:3b","max_tokens":3000,"stream":%v,"messages":[{"role":"user","content":"hello fake world"}]}`, stream))
+			typ, code, _, _ := errorOf(t, a)
+			if a.status != 502 || typ != "server_error" || code != "bad_upstream_response" ||
+				!strings.HasPrefix(a.header.Get("Content-Type"), "application/json") || strings.Contains(string(a.body), "data:") {
+				t.Fatalf("stream=%v: %s %v", stream, a, a.header)
 			}
-			if n := g.WaitUsage(t, u.Account, 2); n != 2 {
-				t.Fatalf("%d usage records", n)
+			if got := charged(t, a); got != hold {
+				t.Fatalf("stream=%v: charged %d, want the hold %d", stream, got, hold)
 			}
-			var n int
-			if err := g.DB.SQL.QueryRow(`SELECT COUNT(*) FROM usage_records WHERE account_id = ? AND status = 'upstream_wrong_shape' AND credits = ?`, u.Account, hold).Scan(&n); err != nil || n != 2 {
-				t.Fatalf("usage records in the wrong shape: %d %v", n, err)
+			balance -= hold
+			if b := g.Balance(t, u.Account); b.Total != balance || b.Held != 0 {
+				t.Fatalf("stream=%v: balance %+v, want %d", stream, b, balance)
 			}
-			if !metric(t, g, `resayil_gateway_upstream_anomalies_total{backend="local",kind="wrong_shape",model="llama3.2:3b"} 2`) {
-				t.Fatal("wrong shapes not counted in the metric")
-			}
-		})
-	}
+		}
+		if n := g.WaitUsage(t, u.Account, 2); n != 2 {
+			t.Fatalf("%d usage records", n)
+		}
+		var n int
+		if err := g.DB.SQL.QueryRow(`SELECT COUNT(*) FROM usage_records WHERE account_id = ? AND status = 'upstream_wrong_shape' AND credits = ?`, u.Account, hold).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("usage records in the wrong shape: %d %v", n, err)
+		}
+		if !metric(t, g, `resayil_gateway_upstream_anomalies_total{backend="local",kind="wrong_shape",model="llama3.2:3b"} 2`) {
+			t.Fatal("wrong shapes not counted in the metric")
+		}
+	})
 }
 
 // TestE2E_AnswerWithoutUsageIsBilledFromWhatWasRelayed: a completed answer
@@ -244,51 +240,45 @@ func TestE2E_WrongShapeIs502BilledAtTheHold(t *testing.T) {
 // what it relayed — at least what the upstream really generated — never
 // from the prompt estimate alone.
 func TestE2E_AnswerWithoutUsageIsBilledFromWhatWasRelayed(t *testing.T) {
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
-			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
-			g.Fund(t, u.Account, 1000)
-			g.Ollama.SetTokens(3000)
-			// The fake's own count: 4 prompt + 3000 completion tokens,
-			// 4 credits. The prompt estimate alone would be 1.
-			real := catalog.Cost(3004, 1, 1)
-			balance := resayil.Credits(1000)
-			g.Ollama.OmitUsage(1)
-			a := postBody(t, g, u.Key, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hello fake world"}]}`)
-			if a.status != 200 || strings.Contains(string(a.body), `"usage"`) {
-				t.Fatalf("%.300s", a)
-			}
-			got := charged(t, a)
-			if got < real {
-				t.Fatalf("non-streaming: charged %d, below the %d the answer really cost", got, real)
-			}
-			balance -= got
-			g.Ollama.OmitUsage(1)
-			a = postBody(t, g, u.Key, `{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"hello fake world"}]}`)
-			if a.status != 200 || !strings.HasSuffix(string(a.body), "data: [DONE]\n\n") {
-				t.Fatalf("stream: %.300s", a)
-			}
-			if n := g.WaitUsage(t, u.Account, 2); n != 2 {
-				t.Fatalf("%d usage records", n)
-			}
-			var credits, completion int64
-			if err := g.DB.SQL.QueryRow(`SELECT credits, completion_tokens FROM usage_records WHERE account_id = ? ORDER BY id DESC LIMIT 1`, u.Account).Scan(&credits, &completion); err != nil {
-				t.Fatal(err)
-			}
-			if completion != 3000 || resayil.Credits(credits) < real {
-				t.Fatalf("stream: %d completion tokens, %d credits; want 3000 and at least %d", completion, credits, real)
-			}
-			balance -= resayil.Credits(credits)
-			if b := waitBalance(t, g, u.Account, balance); b.Total != balance {
-				t.Fatalf("balance %+v, want %d", b, balance)
-			}
-			if !metric(t, g, `resayil_gateway_upstream_anomalies_total{backend="local",kind="no_usage",model="llama3.2:3b"} 2`) {
-				t.Fatal("answers without usage not counted in the metric")
-			}
-		})
-	}
+	eachMode(t, 1000, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
+		g.Ollama.SetTokens(3000)
+		// The fake's own count: 4 prompt + 3000 completion tokens,
+		// 4 credits. The prompt estimate alone would be 1.
+		real := catalog.Cost(3004, 1, 1)
+		balance := resayil.Credits(1000)
+		g.Ollama.OmitUsage(1)
+		a := postBody(t, g, u.Key, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hello fake world"}]}`)
+		if a.status != 200 || strings.Contains(string(a.body), `"usage"`) {
+			t.Fatalf("%.300s", a)
+		}
+		got := charged(t, a)
+		if got < real {
+			t.Fatalf("non-streaming: charged %d, below the %d the answer really cost", got, real)
+		}
+		balance -= got
+		g.Ollama.OmitUsage(1)
+		a = postBody(t, g, u.Key, `{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"hello fake world"}]}`)
+		if a.status != 200 || !strings.HasSuffix(string(a.body), "data: [DONE]\n\n") {
+			t.Fatalf("stream: %.300s", a)
+		}
+		if n := g.WaitUsage(t, u.Account, 2); n != 2 {
+			t.Fatalf("%d usage records", n)
+		}
+		var credits, completion int64
+		if err := g.DB.SQL.QueryRow(`SELECT credits, completion_tokens FROM usage_records WHERE account_id = ? ORDER BY id DESC LIMIT 1`, u.Account).Scan(&credits, &completion); err != nil {
+			t.Fatal(err)
+		}
+		if completion != 3000 || resayil.Credits(credits) < real {
+			t.Fatalf("stream: %d completion tokens, %d credits; want 3000 and at least %d", completion, credits, real)
+		}
+		balance -= resayil.Credits(credits)
+		if b := waitBalance(t, g, u.Account, balance); b.Total != balance {
+			t.Fatalf("balance %+v, want %d", b, balance)
+		}
+		if !metric(t, g, `resayil_gateway_upstream_anomalies_total{backend="local",kind="no_usage",model="llama3.2:3b"} 2`) {
+			t.Fatal("answers without usage not counted in the metric")
+		}
+	})
 }
 
 // TestE2E_UpstreamErrorNamesNoBackendOrRestrictedModel: an upstream 400 is
