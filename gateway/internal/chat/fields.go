@@ -180,8 +180,9 @@ var typeNames = []struct {
 }{{tString, "a string"}, {tNumber, "a number"}, {tBool, "a boolean"}, {tObject, "an object"}, {tArray, "an array"}}
 
 // check validates the value of a field that has no check of its own in
-// Parse.
-func (f field) check(name string, raw []byte) *Error {
+// Parse. The name is made a string only for an error: this runs for
+// every sampling field of every request.
+func (f field) check(rawName, raw []byte) *Error {
 	t := typeOf(raw)
 	if t == 0 {
 		return nil
@@ -196,6 +197,7 @@ func (f field) check(name string, raw []byte) *Error {
 				want += tn.name
 			}
 		}
+		name := string(rawName)
 		return invalid(name, "'%s' must be %s.", name, want)
 	}
 	if t != tNumber {
@@ -209,16 +211,19 @@ func (f field) check(name string, raw []byte) *Error {
 	if f.integer {
 		i, err := strconv.ParseInt(string(raw), 10, 64)
 		if err != nil {
+			name := string(rawName)
 			return invalid(name, "'%s' must be %s.", name, what)
 		}
 		v = float64(i)
 	} else {
 		var err error
 		if v, err = strconv.ParseFloat(string(raw), 64); err != nil {
+			name := string(rawName)
 			return invalid(name, "'%s' must be %s.", name, what)
 		}
 	}
 	if f.ranged && (v < f.min || v > f.max) {
+		name := string(rawName)
 		return invalid(name, "'%s' must be %s from %s to %s.", name, what, num(f.min), num(f.max))
 	}
 	return nil

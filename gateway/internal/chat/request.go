@@ -99,7 +99,7 @@ func Parse(body []byte) (*Request, error) {
 		case "stop":
 			stop = m.val
 		default:
-			if err = f.check(string(m.name), m.val); err == nil && f.counted {
+			if err = f.check(m.name, m.val); err == nil && f.counted {
 				r.PromptBytes += textBytes(m.val)
 			}
 		}
@@ -206,8 +206,7 @@ func (r *Request) readMessages(raw []byte) error {
 				content = m.val
 			}
 		})
-		var rs string
-		if len(role) == 0 || role[0] != '"' || !decodeString(role, &rs) || !roles[rs] {
+		if !validRole(role) {
 			err = invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role': one of system, developer, user, assistant, tool or function.")
 			return
 		}
@@ -220,6 +219,18 @@ func (r *Request) readMessages(raw []byte) error {
 	}
 	r.PromptBytes += messagesBytes(raw)
 	return nil
+}
+
+// validRole: a string naming one of roles.
+func validRole(raw []byte) bool {
+	if len(raw) < 2 || raw[0] != '"' {
+		return false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return roles[string(raw[1:len(raw)-1])] // no allocation
+	}
+	var s string
+	return json.Unmarshal(raw, &s) == nil && roles[s]
 }
 
 // validContent: absent, null, a string, or an array of part objects (of
