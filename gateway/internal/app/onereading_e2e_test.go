@@ -26,10 +26,17 @@ import (
 // eachMode runs test in both modes, in parallel, each on a fresh gateway
 // with a Basic user funded with credits.
 func eachMode(t *testing.T, credits resayil.Credits, test func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User)) {
+	eachModeWith(t, credits, nil, test)
+}
+
+// eachModeWith is eachMode with extra RESAYIL_ variables.
+func eachModeWith(t *testing.T, credits resayil.Credits, env []string, test func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User)) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			g := gatewaytest.Start(t, m.opts)
+			o := m.opts
+			o.Env = append(append([]string(nil), o.Env...), env...)
+			g := gatewaytest.Start(t, o)
 			u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
 			g.Fund(t, u.Account, credits)
 			test(t, g, u)
