@@ -25,7 +25,7 @@ func Cost(totalTokens, per1k, multiplier int64) resayil.Credits {
 func MinimumCharge(multiplier int64) resayil.Credits { return resayil.Credits(multiplier) }
 
 // EstimatePromptTokens is the hold's prompt estimate: the UTF-8 bytes of
-// the messages' text ÷ 2, rounded up. Real tokenizers average 3–4 bytes a
+// everything the upstream may turn into prompt tokens ÷ 2, rounded up. Real tokenizers average 3–4 bytes a
 // token, so this over-estimates, as an upper bound must.
 func EstimatePromptTokens(textBytes int) int64 {
 	return int64(textBytes+1) / 2

@@ -60,7 +60,8 @@ type AllowReserved struct {
 type Request struct {
 	RequestID string
 	Model     string
-	// PromptBytes is the UTF-8 length of the messages' text.
+	// PromptBytes is the size of everything the upstream may turn into
+	// prompt tokens (chat.Request.PromptBytes).
 	PromptBytes int
 	// MaxTokens asked for by the client (0 = the catalog's bound).
 	MaxTokens int64
