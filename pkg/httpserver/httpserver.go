@@ -177,6 +177,9 @@ func accessLog(l *slog.Logger) fiber.Handler {
 
 // logRequest writes the access line of c.
 func logRequest(l *slog.Logger, c *fiber.Ctx, start time.Time) {
+	if l == nil {
+		return
+	}
 	ctx := context.Background()
 	h := l.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
