@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 
 export RESAYIL_DATA_DIR=${RESAYIL_DATA_DIR:-./data}
 export RESAYIL_OLLAMA_URL=${RESAYIL_OLLAMA_URL:-http://127.0.0.1:11434}
-GATEWAY_ADDR=${RESAYIL_GATEWAY_ADDR:-:8080}
-PORTAL_ADDR=${RESAYIL_PORTAL_ADDR:-:8081}
+# Loopback unless the user chose otherwise: a development run with fakes
+# and a generated admin password is not for the network. (Production
+# keeps its configured addresses, :8080 and :8081 by default.)
+export RESAYIL_GATEWAY_ADDR=${RESAYIL_GATEWAY_ADDR:-127.0.0.1:8080}
+export RESAYIL_PORTAL_ADDR=${RESAYIL_PORTAL_ADDR:-127.0.0.1:8081}
+GATEWAY_ADDR=$RESAYIL_GATEWAY_ADDR
+PORTAL_ADDR=$RESAYIL_PORTAL_ADDR
 BIN=./bin
 mkdir -p "$BIN" "$RESAYIL_DATA_DIR"
 
@@ -48,8 +53,10 @@ if curl -fsS -m 2 "$RESAYIL_OLLAMA_URL/api/version" >/dev/null 2>&1; then
 	say "using Ollama at $RESAYIL_OLLAMA_URL"
 else
 	addr=${RESAYIL_OLLAMA_URL#http://}
-	say "no Ollama answers at $RESAYIL_OLLAMA_URL: starting the development FAKE Ollama there (replies are synthetic)"
-	"$BIN/fakeollama" -addr "$addr" &
+	# The fake has every local model of the catalog, so all of them answer.
+	models=$("$BIN/gateway" local-models)
+	say "no Ollama answers at $RESAYIL_OLLAMA_URL: starting the development FAKE Ollama there (replies are synthetic; models $models)"
+	"$BIN/fakeollama" -addr "$addr" -models "$models" &
 	pids+=($!)
 fi
 
@@ -63,9 +70,9 @@ else
 	export RESAYIL_MYFATOORAH_BASE_URL="http://$MF_ADDR"
 	export RESAYIL_MYFATOORAH_TOKEN=dev-token
 	export RESAYIL_MYFATOORAH_WEBHOOK_SECRET=${RESAYIL_MYFATOORAH_WEBHOOK_SECRET:-dev-webhook-secret}
-	say "RESAYIL_MYFATOORAH_TOKEN is empty: starting the development FAKE MyFatoorah at $RESAYIL_MYFATOORAH_BASE_URL"
-	say "  NO REAL PAYMENTS: checkout links open the fake's pay page (Pay / Cancel); set RESAYIL_MYFATOORAH_TOKEN for the real service"
-	"$BIN/fakemyfatoorah" -addr "$MF_ADDR" -token "$RESAYIL_MYFATOORAH_TOKEN" \
+	# The one warning (the fake's own is left out with -quiet).
+	say "RESAYIL_MYFATOORAH_TOKEN is empty: starting the development FAKE MyFatoorah at $RESAYIL_MYFATOORAH_BASE_URL: NO REAL PAYMENTS, checkout links open its pay page (Pay / Cancel); set RESAYIL_MYFATOORAH_TOKEN for the real service"
+	"$BIN/fakemyfatoorah" -quiet -addr "$MF_ADDR" -token "$RESAYIL_MYFATOORAH_TOKEN" \
 		-webhook-url "http://127.0.0.1:${PORTAL_ADDR##*:}/api/v1/webhooks/myfatoorah" \
 		-webhook-secret "$RESAYIL_MYFATOORAH_WEBHOOK_SECRET" &
 	pids+=($!)
@@ -88,7 +95,7 @@ done
 say "portal API:  http://localhost:$(port "$PORTAL_ADDR")/api/v1  (health: /healthz, /readyz)"
 say "gateway:     http://localhost:$(port "$GATEWAY_ADDR")/v1     (OpenAI-compatible base URL)"
 if [ -n "${MF_ADDR:-}" ]; then
-	say "payments:    FAKE MyFatoorah at $RESAYIL_MYFATOORAH_BASE_URL (development only, no money moves)"
+	say "payments:    $RESAYIL_MYFATOORAH_BASE_URL (the development fake above)"
 fi
 if [ -f "$RESAYIL_DATA_DIR/admin-password" ]; then
 	say "admin login: ${RESAYIL_ADMIN_EMAIL:-admin@resayil.local} / $(cat "$RESAYIL_DATA_DIR/admin-password")"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Starts MariaDB (127.0.0.1:3306, root without password) and Redis
-# (127.0.0.1:6379) when they are not answering, installing them from
-# Debian's packages first when absent. Tests never skip a missing service:
-# this script makes it present, or fails.
+# Makes present what `make test` needs beyond Go: MariaDB (127.0.0.1:3306,
+# root without password) and Redis (127.0.0.1:6379), started when they are
+# not answering, and docker-compose (pkg/deploy validates
+# docker-compose.yml with it), each installed from Debian's packages first
+# when absent. Tests never skip a missing service or tool: this script makes
+# it present, or fails.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -57,4 +59,10 @@ if ! redis_up; then
 	mkdir -p /var/lib/redis /var/log/redis
 	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	wait_for Redis redis_up
+fi
+
+if ! command -v docker-compose >/dev/null; then
+	log "installing docker-compose"
+	apt_install docker-compose
+	command -v docker-compose >/dev/null || { log "docker-compose did not install"; exit 1; }
 fi

@@ -104,7 +104,7 @@ func TestComposeConfig(t *testing.T) {
 	root := repoRoot(t)
 	compose, err := exec.LookPath("docker-compose")
 	if err != nil {
-		t.Fatal("docker-compose is not installed: apt-get install -y --no-install-recommends docker-compose (.ci/run does)")
+		t.Fatal("docker-compose is not installed: apt-get install -y --no-install-recommends docker-compose (make services does)")
 	}
 	file := filepath.Join(root, "docker-compose.yml")
 	required := requiredVars(t, file)

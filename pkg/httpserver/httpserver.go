@@ -30,8 +30,13 @@ type Options struct {
 	BodyLimit int
 	// ErrorHandler renders errors in the service's own shape.
 	ErrorHandler fiber.ErrorHandler
-	// AccessLog writes one line per request; the gateway writes its own.
+	// AccessLog writes one line per request.
 	AccessLog bool
+	// OwnRequestID makes every answer's X-Request-Id an id this server
+	// made (NewID), never the client's: the gateway's ids are its billing
+	// ids, so a client must not choose them. Without it a sane client
+	// X-Request-Id is kept and echoed (the portal: the SPA traces its own).
+	OwnRequestID bool
 	// ReadTimeout bounds reading a request; 0 means 30 s. There is no write
 	// timeout: fasthttp would apply it to a whole streamed body.
 	ReadTimeout time.Duration
@@ -46,28 +51,38 @@ func New(o Options) *fiber.App {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 120 * time.Second
 	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = fiber.DefaultErrorHandler
+	}
+	ids := requestIDs{own: o.OwnRequestID}
 	app := fiber.New(fiber.Config{
 		AppName:               o.Name,
 		DisableStartupMessage: true,
 		BodyLimit:             o.BodyLimit,
-		ErrorHandler:          o.ErrorHandler,
+		ErrorHandler:          ids.errorHandler(o.ErrorHandler, o.Logger, o.AccessLog),
 		ReadTimeout:           o.ReadTimeout,
 		IdleTimeout:           o.IdleTimeout,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
-	app.Use(requestID)
+	app.Use(ids.middleware)
 	if o.AccessLog {
 		app.Use(accessLog(o.Logger))
 	}
 	return app
 }
 
-// requestID keeps a sane client X-Request-Id or makes one, stores it in
-// Locals and echoes it back.
-func requestID(c *fiber.Ctx) error {
-	id := c.Get(RequestIDHeader)
+// requestIDs gives every answer an X-Request-Id.
+type requestIDs struct{ own bool }
+
+// assign stores the request id of c in Locals and sets it on the answer:
+// a new id, or with own unset a sane client X-Request-Id.
+func (r requestIDs) assign(c *fiber.Ctx) {
+	id := ""
+	if !r.own {
+		id = c.Get(RequestIDHeader)
+	}
 	if !validID(id) {
 		id = NewID()
 	} else {
@@ -75,7 +90,33 @@ func requestID(c *fiber.Ctx) error {
 	}
 	c.Locals(localsRequestID, id)
 	c.Set(RequestIDHeader, id)
+}
+
+// middleware runs before every route, ahead of any parsing or
+// authentication.
+func (r requestIDs) middleware(c *fiber.Ctx) error {
+	r.assign(c)
 	return c.Next()
+}
+
+// errorHandler wraps the service's error handler. fasthttp answers some
+// requests before any middleware runs (a body over the limit: 413; headers
+// too large: 431; a read timeout: 408; a malformed request: 400) and calls
+// the error handler alone: those answers get their request id, and their
+// access-log line, here.
+func (r requestIDs) errorHandler(h fiber.ErrorHandler, l *slog.Logger, accessLog bool) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		if RequestID(c) != "" {
+			return h(c, err)
+		}
+		start := time.Now()
+		r.assign(c)
+		herr := h(c, err)
+		if accessLog {
+			logRequest(l, c, start)
+		}
+		return herr
+	}
 }
 
 func validID(s string) bool {
@@ -129,26 +170,34 @@ func accessLog(l *slog.Logger) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		ctx := context.Background()
-		h := l.Handler()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return nil
-		}
-		// A record without a program counter: Logger.LogAttrs would walk
-		// the stack (runtime.Callers) on every request for a source
-		// position the access line never shows.
-		r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-		r.AddAttrs(
-			slog.String("request_id", RequestID(c)),
-			slog.String("method", c.Method()),
-			slog.String("path", c.Path()),
-			slog.Int("status", c.Response().StatusCode()),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("ip", c.IP()),
-		)
-		_ = h.Handle(ctx, r)
+		logRequest(l, c, start)
 		return nil
 	}
+}
+
+// logRequest writes the access line of c.
+func logRequest(l *slog.Logger, c *fiber.Ctx, start time.Time) {
+	if l == nil {
+		return
+	}
+	ctx := context.Background()
+	h := l.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// A record without a program counter: Logger.LogAttrs would walk
+	// the stack (runtime.Callers) on every request for a source
+	// position the access line never shows.
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	r.AddAttrs(
+		slog.String("request_id", RequestID(c)),
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.Int("status", c.Response().StatusCode()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("ip", c.IP()),
+	)
+	_ = h.Handle(ctx, r)
 }
 
 // Serve listens on addr and serves app until ctx is cancelled, then shuts

@@ -9,11 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // Asia/Kuwait in scratch images
 
 	"github.com/resayil/portal/gateway/internal/app"
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/logging"
@@ -22,7 +25,9 @@ import (
 const usage = `usage: gateway <command>
 
 commands:
-  serve    run the OpenAI-compatible gateway (default)
+  serve          run the OpenAI-compatible gateway (default)
+  local-models   print the Ollama model names the catalog routes to, comma-separated
+                 (RESAYIL_MODELS_FILE less RESAYIL_RESTRICTED_MODELS; make run starts the fake Ollama with them)
 `
 
 // defaultGOGC is the gateway's garbage-collection target when GOGC is not
@@ -54,6 +59,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "serve":
+	case "local-models":
+		return localModels(environ, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -89,4 +96,25 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		log.Info("gateway ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 		logging.Flush(log)
 	})
+}
+
+// localModels prints the local (Ollama) model names of the catalog the
+// gateway would serve, in catalog order, comma-separated on one line.
+func localModels(environ []string, stdout io.Writer) error {
+	var cfg app.Config
+	if err := config.Load(&cfg, environ); err != nil {
+		return err
+	}
+	cat, err := catalog.Load(cfg.ModelsFile, cfg.Restricted())
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, m := range cat.Models() {
+		if m.Local != "" && !slices.Contains(names, m.Local) {
+			names = append(names, m.Local)
+		}
+	}
+	_, err = fmt.Fprintln(stdout, strings.Join(names, ","))
+	return err
 }

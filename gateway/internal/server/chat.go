@@ -219,13 +219,12 @@ func (h *Chat) Handle(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	billingID := httpserver.NewID()
+	billingID := httpserver.RequestID(c) // the gateway's own id, already on the answer (server.New)
 	clientID := c.Get(httpserver.RequestIDHeader)
 	if len(clientID) > 128 {
 		clientID = clientID[:128]
 	}
 	clientID = string([]byte(clientID))
-	c.Set("x-request-id", billingID)
 	ar := admission.Request{RequestID: billingID, Model: req.Model, PromptBytes: req.PromptBytes, MaxTokens: req.MaxTokens, N: req.N}
 	if h.Batch != nil {
 		// Redis mode: a free local slot is taken in the admission's round

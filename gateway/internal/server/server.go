@@ -31,6 +31,10 @@ func New(d Deps) *fiber.App {
 		BodyLimit:    d.BodyLimit,
 		ErrorHandler: ErrorHandler(d.Logger),
 		AccessLog:    true,
+		// Every answer's x-request-id is the gateway's own id, set before
+		// anything is parsed or authenticated; on a chat completion it is
+		// also the billing id (usage_records.request_id).
+		OwnRequestID: true,
 	})
 	httpserver.MountHealth(app, d.Checks)
 	if d.Chat != nil {

@@ -40,6 +40,7 @@ func run(args []string, stderr io.Writer) error {
 	webhookURL := fs.String("webhook-url", "", "URL to POST payment webhooks to (empty: no webhooks)")
 	webhookSecret := fs.String("webhook-secret", "", "webhook signing secret (MyFatoorah-Signature header)")
 	webhookVersion := fs.Int("webhook-version", 2, "webhook format: 1 or 2")
+	quiet := fs.Bool("quiet", false, "leave out the FAKE warning (for a launcher that prints its own, as make run does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func run(args []string, stderr io.Writer) error {
 	srv := fakemyfatoorah.New(opts...)
 	defer srv.Close()
 
-	for range 3 {
+	if !*quiet {
 		logger.Warn("THIS IS A FAKE MyFatoorah FOR DEVELOPMENT ONLY: no real payments are made; never point production at it")
 	}
 	logger.Info("fake MyFatoorah listening",
