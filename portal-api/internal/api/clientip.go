@@ -7,7 +7,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// ipResolver finds the client's address for login throttling. Behind a
+// ipResolver finds the client's address for login and registration
+// throttling. Behind a
 // reverse proxy every peer is the proxy, so trusting no proxy would throttle
 // all users as one; trusting X-Forwarded-For from anyone would let a client
 // pick a fresh address per guess. So the header is read only when the peer

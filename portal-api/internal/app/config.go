@@ -27,7 +27,8 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of access tokens, at most 15 minutes.
 	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For header names the client, for login throttling.
+	// X-Forwarded-For header names the client, for login and registration
+	// throttling.
 	TrustedProxies string `env:"TRUSTED_PROXIES"`
 	// Login throttling counts failed password checks per LoginWindow: at
 	// one account from one client address (the tight limit), at one account
