@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/resayil/portal/pkg/resayil"
@@ -40,36 +39,60 @@ type Grant struct {
 }
 
 // Login checks the credentials and starts a session. Failures are throttled
-// per e-mail and per client IP (a *ThrottledError once over the limit); an
-// unknown e-mail costs one bcrypt comparison like a wrong password, so the
-// answer and its timing do not tell whether the address is registered.
+// per (e-mail, client address), per e-mail and per client address (a
+// *ThrottledError once over a limit); an unknown e-mail costs one bcrypt
+// comparison like a wrong password, so the answer and its timing do not
+// tell whether the address is registered.
 func (s *Service) Login(ctx context.Context, c Credentials) (Grant, error) {
-	email := strings.ToLower(strings.TrimSpace(c.Email))
-	keys := newThrottleKeys(email, c.IP)
-	if err := s.throttle.begin(ctx, keys); err != nil {
-		return Grant{}, err
+	email, ok := NormalizeEmail(c.Email)
+	if !ok {
+		// Not an address anyone can have registered (non-ASCII, say): it
+		// is refused before any lookup, so a look-alike of a stored
+		// address never reaches that account.
+		return Grant{}, resayil.Invalid(resayil.FieldError{Field: "email", Message: firstProblem(EmailProblem(c.Email), msgEmailInvalid)})
 	}
-	u, hash, err := s.store.UserCredentials(ctx, email)
-	switch {
-	case resayil.ErrorCode(err) == resayil.ENOTFOUND:
-		dummy, err := s.dummyHash()
-		if err != nil {
-			return Grant{}, fmt.Errorf("dummy hash: %w", err)
-		}
-		s.hasher.Check(dummy, c.Password)
-		return Grant{}, s.loginFailed(ctx, keys)
-	case err != nil:
-		return Grant{}, fmt.Errorf("load user: %w", err)
-	case !s.hasher.Check(hash, c.Password):
-		return Grant{}, s.loginFailed(ctx, keys)
-	}
-	if err := s.throttle.succeeded(ctx, keys); err != nil {
+	u, err := s.checkPassword(ctx, email, c)
+	if err != nil {
 		return Grant{}, err
 	}
 	if u.Disabled() {
 		return Grant{}, ErrDisabled
 	}
 	return s.startSession(ctx, u, c)
+}
+
+// checkPassword holds a hashing slot while it throttles, looks the user up
+// and compares the password, so that the throttle's peek-then-count is
+// bounded by the gate's concurrency, and so that a known and an unknown
+// e-mail wait for the gate alike.
+func (s *Service) checkPassword(ctx context.Context, email string, c Credentials) (User, error) {
+	release, err := s.gate.Acquire(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	defer release()
+	keys := newThrottleKeys(email, c.IP)
+	if err := s.throttle.begin(ctx, keys); err != nil {
+		return User{}, err
+	}
+	u, hash, err := s.store.UserCredentials(ctx, email)
+	switch {
+	case resayil.ErrorCode(err) == resayil.ENOTFOUND:
+		dummy, err := s.dummyHash()
+		if err != nil {
+			return User{}, fmt.Errorf("dummy hash: %w", err)
+		}
+		s.hasher.Check(dummy, c.Password)
+		return User{}, s.loginFailed(ctx, keys)
+	case err != nil:
+		return User{}, fmt.Errorf("load user: %w", err)
+	case !s.hasher.Check(hash, c.Password):
+		return User{}, s.loginFailed(ctx, keys)
+	}
+	if err := s.throttle.succeeded(ctx, keys); err != nil {
+		return User{}, err
+	}
+	return u, nil
 }
 
 func (s *Service) loginFailed(ctx context.Context, keys throttleKeys) error {
@@ -185,11 +208,23 @@ type PasswordChange struct {
 // ends every other session of the user. Wrong current passwords count as
 // failed logins, so a stolen access token cannot be used to guess it.
 func (s *Service) ChangePassword(ctx context.Context, c Caller, p PasswordChange) error {
+	if err := passwordChangeProblems(c.User, p); err != nil {
+		return err
+	}
+	newHash, err := s.replacePasswordHash(ctx, c, p)
+	if err != nil {
+		return err
+	}
+	return s.store.SetPassword(ctx, c.User.ID, newHash, c.SessionID, s.clock())
+}
+
+func passwordChangeProblems(u User, p PasswordChange) error {
 	var fields []resayil.FieldError
 	if p.Current == "" {
 		fields = append(fields, resayil.FieldError{Field: "current_password", Message: "This field is required."})
 	}
-	if msg := PasswordProblem(p.New); msg != "" {
+	personal := Personal{Email: u.Email, Name: u.Name, Phone: u.Phone}
+	if msg := firstProblem(PasswordProblem(p.New), PersonalPasswordProblem(p.New, personal)); msg != "" {
 		fields = append(fields, resayil.FieldError{Field: "new_password", Message: msg})
 	} else if p.New == p.Current {
 		fields = append(fields, resayil.FieldError{Field: "new_password", Message: "Must differ from the current password."})
@@ -197,28 +232,39 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, p PasswordChange
 	if len(fields) > 0 {
 		return resayil.Invalid(fields...)
 	}
-	keys := newThrottleKeys(strings.ToLower(c.User.Email), p.IP)
+	return nil
+}
+
+// replacePasswordHash checks the current password and hashes the new one
+// under one hashing slot: both are bcrypt work.
+func (s *Service) replacePasswordHash(ctx context.Context, c Caller, p PasswordChange) (string, error) {
+	release, err := s.gate.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	keys := passwordChangeKeys(c.User, p.IP)
 	if err := s.throttle.begin(ctx, keys); err != nil {
-		return err
+		return "", err
 	}
 	hash, err := s.store.UserPasswordHash(ctx, c.User.ID)
 	if err != nil {
-		return fmt.Errorf("load password: %w", err)
+		return "", fmt.Errorf("load password: %w", err)
 	}
 	if !s.hasher.Check(hash, p.Current) {
 		if err := s.throttle.failed(ctx, keys); err != nil {
-			return err
+			return "", err
 		}
-		return resayil.Invalid(resayil.FieldError{Field: "current_password", Message: "The current password is incorrect."})
+		return "", resayil.Invalid(resayil.FieldError{Field: "current_password", Message: "The current password is incorrect."})
 	}
 	if err := s.throttle.succeeded(ctx, keys); err != nil {
-		return err
+		return "", err
 	}
 	newHash, err := s.hasher.Hash(p.New)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
 	}
-	return s.store.SetPassword(ctx, c.User.ID, newHash, c.SessionID, s.clock())
+	return newHash, nil
 }
 
 func truncate(s string, n int) string {

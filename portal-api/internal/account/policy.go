@@ -44,15 +44,41 @@ func IsCommonPassword(password string) bool {
 }
 
 // PasswordProblem returns why password is not acceptable as a new password,
-// as a sentence for the user, or "" when it is.
+// as a sentence for the user, or "" when it is. PersonalPasswordProblem adds
+// the checks that need the user's details.
 func PasswordProblem(password string) string {
 	switch {
+	case strings.TrimSpace(password) == "":
+		return "Must not be only spaces."
+	case TextProblem(password) != "":
+		return TextProblem(password)
 	case utf8.RuneCountInString(password) < MinPasswordLen:
 		return "Must be at least 10 characters."
 	case len(password) > MaxPasswordBytes:
 		return "Must be at most 72 bytes."
 	case IsCommonPassword(password):
 		return "This password is too common; choose one that is harder to guess."
+	}
+	return ""
+}
+
+// Personal is what a user has told us about themselves; a password equal
+// to any of it is the first thing a guesser tries.
+type Personal struct {
+	Email, Name, Phone string
+}
+
+// PersonalPasswordProblem returns why password may not be used by the
+// person p, or "". It refuses, case-insensitively and ignoring surrounding
+// spaces, the e-mail address, its local part, the name and the phone
+// number (with or without its plus sign).
+func PersonalPasswordProblem(password string, p Personal) string {
+	pw := strings.TrimSpace(password)
+	phone := strings.TrimSpace(p.Phone)
+	for _, v := range []string{p.Email, emailLocalPart(strings.TrimSpace(p.Email)), p.Name, phone, strings.TrimPrefix(phone, "+")} {
+		if v = strings.TrimSpace(v); v != "" && strings.EqualFold(pw, v) {
+			return "Must not be your e-mail address, name or phone number."
+		}
 	}
 	return ""
 }
@@ -86,7 +112,7 @@ func NameProblem(name string) string {
 	case n > MaxNameLen:
 		return "Must be at most 100 characters."
 	}
-	return ""
+	return TextProblem(name)
 }
 
 // ValidLocale reports whether l is a supported locale.

@@ -24,10 +24,15 @@ type Config struct {
 	// AccessTTL is an access token's lifetime, at most MaxAccessTTL;
 	// zero means MaxAccessTTL.
 	AccessTTL time.Duration
-	// Limiter throttles failed logins; LoginLimit is its limit per e-mail
-	// and per client IP (zero means DefaultLoginLimit).
-	Limiter    ratelimit.Limiter
-	LoginLimit ratelimit.Limit
+	// Limiter throttles failed logins (LoginLimits; zero limits mean
+	// DefaultLoginLimits') and registrations per client address
+	// (RegisterLimit; zero means DefaultRegisterLimit).
+	Limiter       ratelimit.Limiter
+	LoginLimits   LoginLimits
+	RegisterLimit ratelimit.Limit
+	// HashGate bounds the bcrypt work done at once; nil means a gate of
+	// DefaultHashConcurrency slots and DefaultHashWait.
+	HashGate *HashGate
 	// Now is the clock; tests inject one to expire tokens and sessions
 	// without sleeping. Default time.Now.
 	Now    func() time.Time
@@ -40,8 +45,12 @@ type Service struct {
 	hasher   Hasher
 	tokens   *tokens
 	throttle throttle
-	now      func() time.Time
-	log      *slog.Logger
+	// limiter and registerLimit throttle registrations per client address.
+	limiter       ratelimit.Limiter
+	registerLimit ratelimit.Limit
+	gate          *HashGate
+	now           func() time.Time
+	log           *slog.Logger
 	// dummyHash is a hash at the configured cost that a login for an
 	// unknown e-mail compares against. It is made on first use, so that
 	// starting the program does not spend a bcrypt hash.
@@ -62,10 +71,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.AccessTTL < 0 || cfg.AccessTTL > MaxAccessTTL {
 		return nil, fmt.Errorf("account: access token lifetime %s is not within (0, %s]", cfg.AccessTTL, MaxAccessTTL)
 	}
-	if cfg.LoginLimit == (ratelimit.Limit{}) {
-		cfg.LoginLimit = DefaultLoginLimit
-	}
-	if err := cfg.LoginLimit.Validate(); err != nil {
+	if err := cfg.withLimitDefaults(); err != nil {
 		return nil, err
 	}
 	if cfg.Now == nil {
@@ -78,16 +84,41 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("account: bcrypt cost %d is not within [%d, %d]", cfg.Hasher.Cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	return &Service{
-		store:    cfg.Store,
-		hasher:   cfg.Hasher,
-		tokens:   newTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.Now),
-		throttle: throttle{limiter: cfg.Limiter, limit: cfg.LoginLimit},
-		now:      cfg.Now,
-		log:      cfg.Logger,
+		store:         cfg.Store,
+		hasher:        cfg.Hasher,
+		tokens:        newTokens(cfg.JWTSecret, cfg.AccessTTL, cfg.Now),
+		throttle:      throttle{limiter: cfg.Limiter, limits: cfg.LoginLimits},
+		limiter:       cfg.Limiter,
+		registerLimit: cfg.RegisterLimit,
+		gate:          cfg.HashGate,
+		now:           cfg.Now,
+		log:           cfg.Logger,
 		dummyHash: sync.OnceValues(func() (string, error) {
 			return cfg.Hasher.Hash("not a real password, only spends bcrypt time")
 		}),
 	}, nil
+}
+
+// withLimitDefaults fills in and checks the throttle limits and the gate.
+func (cfg *Config) withLimitDefaults() error {
+	cfg.LoginLimits = cfg.LoginLimits.withDefaults()
+	if err := cfg.LoginLimits.validate(); err != nil {
+		return err
+	}
+	if cfg.RegisterLimit == (ratelimit.Limit{}) {
+		cfg.RegisterLimit = DefaultRegisterLimit
+	}
+	if err := cfg.RegisterLimit.Validate(); err != nil {
+		return err
+	}
+	if cfg.HashGate == nil {
+		g, err := NewHashGate(DefaultHashConcurrency, DefaultHashWait)
+		if err != nil {
+			return err
+		}
+		cfg.HashGate = g
+	}
+	return nil
 }
 
 // AccessTTL is the lifetime of the access tokens the service issues.
@@ -101,15 +132,34 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 type Registration struct {
 	Name, Email, Phone, Password string
 	Locale                       resayil.Locale
+	// IP is the client's address, for throttling.
+	IP string
 }
 
 // Register creates a user with the user role. Field errors use the JSON
-// names of the registration request. A taken e-mail is resayil.ECONFLICT.
+// names of the registration request. A taken e-mail is resayil.ECONFLICT;
+// too many attempts from the address, or no free hashing slot, is a
+// *ThrottledError.
 func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	r.Name, r.Email = strings.TrimSpace(r.Name), strings.TrimSpace(r.Email)
 	if r.Locale == "" {
 		r.Locale = resayil.LocaleEN
 	}
+	if err := registrationProblems(r); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hashForRegistration(ctx, r)
+	if err != nil {
+		return User{}, err
+	}
+	return s.store.CreateUser(ctx, NewUser{
+		Email: r.Email, Name: r.Name, Phone: r.Phone, PasswordHash: hash,
+		Role: resayil.RoleUser, Locale: r.Locale,
+	}, s.clock())
+}
+
+// registrationProblems checks every field and returns their errors at once.
+func registrationProblems(r Registration) error {
 	var fields []resayil.FieldError
 	check := func(field, problem string) {
 		if problem != "" {
@@ -117,25 +167,44 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		}
 	}
 	check("name", NameProblem(r.Name))
-	if !strings.Contains(r.Email, "@") || len(r.Email) > 254 {
-		check("email", "Must be a valid e-mail address.")
-	}
-	check("phone", PhoneProblem(r.Phone))
-	check("password", PasswordProblem(r.Password))
+	check("email", firstProblem(TextProblem(r.Email), EmailProblem(r.Email)))
+	check("phone", firstProblem(TextProblem(r.Phone), PhoneProblem(r.Phone)))
+	check("password", firstProblem(PasswordProblem(r.Password),
+		PersonalPasswordProblem(r.Password, Personal{Email: r.Email, Name: r.Name, Phone: r.Phone})))
 	if !ValidLocale(r.Locale) {
 		check("locale", "Must be one of: ar, en.")
 	}
 	if len(fields) > 0 {
-		return User{}, resayil.Invalid(fields...)
+		return resayil.Invalid(fields...)
+	}
+	return nil
+}
+
+// hashForRegistration takes a hashing slot first and only then counts the
+// attempt against the address, so that a busy answer uses up nothing.
+func (s *Service) hashForRegistration(ctx context.Context, r Registration) (string, error) {
+	release, err := s.gate.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	if err := registerAllowed(ctx, s.limiter, s.registerLimit, r.IP); err != nil {
+		return "", err
 	}
 	hash, err := s.hasher.Hash(r.Password)
 	if err != nil {
-		return User{}, fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
 	}
-	return s.store.CreateUser(ctx, NewUser{
-		Email: r.Email, Name: r.Name, Phone: r.Phone, PasswordHash: hash,
-		Role: resayil.RoleUser, Locale: r.Locale,
-	}, s.clock())
+	return hash, nil
+}
+
+func firstProblem(problems ...string) string {
+	for _, p := range problems {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 // Caller is the user an authenticated request acts for, and the session

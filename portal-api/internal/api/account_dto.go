@@ -34,7 +34,7 @@ type userResponse struct {
 
 type registerRequest struct {
 	Name     string  `json:"name" validate:"name"`
-	Email    string  `json:"email" validate:"required,email,max=254"`
+	Email    string  `json:"email" validate:"email_address,email"`
 	Phone    string  `json:"phone" validate:"required,phone"`
 	Password string  `json:"password" validate:"required,password"`
 	Locale   *string `json:"locale" validate:"omitnil,locale"`
@@ -44,8 +44,8 @@ func (r *registerRequest) normalize() {
 	r.Name, r.Email = strings.TrimSpace(r.Name), strings.TrimSpace(r.Email)
 }
 
-func toRegistration(r registerRequest) account.Registration {
-	reg := account.Registration{Name: r.Name, Email: r.Email, Phone: r.Phone, Password: r.Password}
+func toRegistration(r registerRequest, ip string) account.Registration {
+	reg := account.Registration{Name: r.Name, Email: r.Email, Phone: r.Phone, Password: r.Password, IP: ip}
 	if r.Locale != nil {
 		reg.Locale = resayil.Locale(*r.Locale)
 	}
@@ -53,8 +53,8 @@ func toRegistration(r registerRequest) account.Registration {
 }
 
 type loginRequest struct {
-	Email      string `json:"email" validate:"not_blank,max=254"`
-	Password   string `json:"password" validate:"required,max=1024"`
+	Email      string `json:"email" validate:"email_address"`
+	Password   string `json:"password" validate:"required,max=1024" text:"secret"`
 	RememberMe bool   `json:"remember_me"`
 }
 
@@ -98,6 +98,6 @@ func toProfileUpdate(r updateMeRequest) account.ProfileUpdate {
 }
 
 type changePasswordRequest struct {
-	CurrentPassword string `json:"current_password" validate:"required"`
+	CurrentPassword string `json:"current_password" validate:"required" text:"secret"`
 	NewPassword     string `json:"new_password" validate:"required,password"`
 }

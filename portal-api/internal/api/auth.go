@@ -52,7 +52,7 @@ func (h *handlers) register(c *fiber.Ctx) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	u, err := h.accounts.Register(c.UserContext(), toRegistration(req))
+	u, err := h.accounts.Register(c.UserContext(), toRegistration(req, h.ips.clientIP(c)))
 	if err != nil {
 		return err
 	}

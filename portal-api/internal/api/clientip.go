@@ -7,11 +7,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// ipResolver finds the client's address for login throttling. Behind a
-// reverse proxy every peer is the proxy, so trusting no proxy would throttle
-// all users as one; trusting X-Forwarded-For from anyone would let a client
-// pick a fresh address per guess. So the header is read only when the peer
-// is a configured proxy, right to left, skipping the configured proxies.
+// ipResolver finds the client's address for login and registration
+// throttling. Behind a reverse proxy every peer is the proxy, so trusting no
+// proxy would throttle all users as one; trusting X-Forwarded-For from anyone
+// would let a client pick a fresh address per guess. So the header is read
+// only when the peer is a configured proxy, right to left, skipping the
+// configured proxies.
 type ipResolver struct {
 	trusted []netip.Prefix
 }

@@ -20,7 +20,8 @@ import (
 // validate checks request DTOs. Field errors carry JSON names, one message
 // per field (validator stops at a field's first failing tag). The custom
 // tags call the domain's own rules so the messages match what the services
-// would say.
+// would say. Every string field is also checked for control characters and
+// direction overrides by validateStruct, whatever its tags (see textProblem).
 var validate = newValidator()
 
 func newValidator() *validator.Validate {
@@ -33,12 +34,13 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	rules := map[string]func(string) string{
-		"password":  account.PasswordProblem,
-		"phone":     account.PhoneProblem,
-		"name":      account.NameProblem,
-		"key_name":  apikey.NameProblem,
-		"locale":    func(s string) string { return localeProblem(s) },
-		"not_blank": func(s string) string { return blankProblem(s) },
+		"password":      account.PasswordProblem,
+		"email_address": account.EmailProblem,
+		"phone":         account.PhoneProblem,
+		"name":          account.NameProblem,
+		"key_name":      apikey.NameProblem,
+		"locale":        func(s string) string { return localeProblem(s) },
+		"not_blank":     func(s string) string { return blankProblem(s) },
 	}
 	for tag, problem := range rules {
 		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool {
@@ -83,6 +85,8 @@ func fieldMessage(fe validator.FieldError) string {
 		return fmt.Sprintf("Must be one of: %s.", strings.ReplaceAll(fe.Param(), " ", ", "))
 	case "password":
 		return account.PasswordProblem(value)
+	case "email_address":
+		return account.EmailProblem(value)
 	case "phone":
 		return account.PhoneProblem(value)
 	case "name":
@@ -126,20 +130,94 @@ func bind(c *fiber.Ctx, dst any) error {
 	return validateStruct(dst)
 }
 
+// validateStruct checks dst (a pointer to a flat request DTO) and returns
+// every bad field once, in declaration order. A field's text problem comes
+// before its tags' problems: it is the one that says what is wrong.
 func validateStruct(dst any) error {
+	rules, err := ruleProblems(dst)
+	if err != nil {
+		return err
+	}
+	byName := make(map[string]string, len(rules))
+	for _, f := range rules {
+		byName[f.Field] = f.Message
+	}
+	var fields []resayil.FieldError
+	v := reflect.Indirect(reflect.ValueOf(dst))
+	for i := 0; i < v.NumField(); i++ {
+		sf := v.Type().Field(i)
+		name := jsonName(sf)
+		msg := firstNonEmpty(textProblem(sf, v.Field(i)), byName[name])
+		delete(byName, name)
+		if msg != "" {
+			fields = append(fields, resayil.FieldError{Field: name, Message: msg})
+		}
+	}
+	for _, f := range rules {
+		if _, left := byName[f.Field]; left {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return resayil.Invalid(fields...)
+}
+
+// ruleProblems runs the validate tags.
+func ruleProblems(dst any) ([]resayil.FieldError, error) {
 	err := validate.Struct(dst)
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	var ves validator.ValidationErrors
 	if !errors.As(err, &ves) {
-		return fmt.Errorf("validate request: %w", err)
+		return nil, fmt.Errorf("validate request: %w", err)
 	}
 	fields := make([]resayil.FieldError, 0, len(ves))
 	for _, fe := range ves {
 		fields = append(fields, resayil.FieldError{Field: fe.Field(), Message: fieldMessage(fe)})
 	}
-	return resayil.Invalid(fields...)
+	return fields, nil
+}
+
+// textProblem applies account.TextProblem to a string field, so no text
+// field of any request can carry control characters or direction
+// overrides, and none can be forgotten. Fields tagged `text:"secret"`
+// (passwords to compare with a stored one) are exempt: they are never
+// shown, and refusing one would lock out whoever set it; new passwords are
+// checked by the password rule, which includes TextProblem.
+func textProblem(sf reflect.StructField, v reflect.Value) string {
+	if !sf.IsExported() || sf.Tag.Get("text") == "secret" {
+		return ""
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.String {
+		return ""
+	}
+	return account.TextProblem(v.String())
+}
+
+func jsonName(sf reflect.StructField) string {
+	name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	if name == "" || name == "-" {
+		return sf.Name
+	}
+	return name
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func jsonType(t reflect.Type) string {

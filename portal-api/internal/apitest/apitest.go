@@ -22,6 +22,7 @@ import (
 
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/app"
 )
@@ -64,6 +65,9 @@ type Options struct {
 	// Clock is the program's clock; nil means a fresh NewClock. Tests that
 	// start fakes sharing the clock pass their own.
 	Clock *Clock
+	// HashGate is the program's password-hashing gate; nil means one built
+	// from the environment. A test passes its own to fill it.
+	HashGate *account.HashGate
 }
 
 // Harness is one running portal-api and its database.
@@ -78,7 +82,10 @@ type Harness struct {
 // (testenv.Open gives both; this package does not import testenv, which
 // only _test files may), in development mode with bcrypt cost 4, trusting
 // 0.0.0.0 (the peer of app.Test) as a proxy so that each Client can bring
-// its own address in X-Forwarded-For.
+// its own address in X-Forwarded-For. Registration and the hashing gate get
+// generous limits, since suites register many users, in parallel, and some
+// from one address; the login limits stay the defaults. Options.Env comes
+// after these, so a test can set its own.
 func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 	t.Helper()
 	var o Options
@@ -88,6 +95,7 @@ func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 	env := append([]string{
 		"RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_BCRYPT_COST=4",
 		"RESAYIL_JWT_SECRET=" + JWTSecret, "RESAYIL_TRUSTED_PROXIES=0.0.0.0",
+		"RESAYIL_REGISTER_LIMIT=100000", "RESAYIL_HASH_CONCURRENCY=64", "RESAYIL_HASH_WAIT=1m",
 	}, o.Env...)
 	var cfg app.Config
 	if err := config.Load(&cfg, env); err != nil {
@@ -106,7 +114,7 @@ func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 	if clock == nil {
 		clock = NewClock()
 	}
-	a, err := app.NewWithOptions(context.Background(), &cfg, slog.New(slog.NewTextHandler(logs, nil)), app.Options{Now: clock.Now, Events: o.Events})
+	a, err := app.NewWithOptions(context.Background(), &cfg, slog.New(slog.NewTextHandler(logs, nil)), app.Options{Now: clock.Now, Events: o.Events, HashGate: o.HashGate})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,41 @@ func TestConfig_ProductionBcryptFloor(t *testing.T) {
 	}
 }
 
+// TestConfig_ThrottleVariables: the login, registration and hashing limits
+// are read and checked, each bad value naming its variable.
+func TestConfig_ThrottleVariables(t *testing.T) {
+	load := func(env ...string) (app.Config, error) {
+		var cfg app.Config
+		env = append([]string{"RESAYIL_DATA_DIR=" + t.TempDir()}, env...)
+		if err := config.Load(&cfg, env); err != nil {
+			return cfg, err
+		}
+		return cfg, cfg.Validate()
+	}
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.LoginLimits()
+	if l.PerAccountAndIP.Requests != 5 || l.PerAccount.Requests != 50 || l.PerIP.Requests != 20 || l.PerAccount.Per != 15*time.Minute ||
+		cfg.RegisterRateLimit().Requests != 10 || cfg.RegisterRateLimit().Per != time.Hour || cfg.HashConcurrency != 2 || cfg.HashWait != 500*time.Millisecond {
+		t.Errorf("defaults: %+v, register %+v, gate %d/%s", l, cfg.RegisterRateLimit(), cfg.HashConcurrency, cfg.HashWait)
+	}
+	for _, bad := range []string{
+		"RESAYIL_LOGIN_LIMIT=0", "RESAYIL_LOGIN_IP_LIMIT=-1", "RESAYIL_LOGIN_WINDOW=0s", "RESAYIL_REGISTER_LIMIT=0",
+		"RESAYIL_REGISTER_WINDOW=-1h", "RESAYIL_HASH_CONCURRENCY=0", "RESAYIL_HASH_WAIT=2m", "RESAYIL_ADMIN_EMAIL=\u212Aate@example.com",
+	} {
+		name, _, _ := strings.Cut(bad, "=")
+		if _, err := load(bad); err == nil || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("%s: %v, want an error naming %s", bad, err, name)
+		}
+	}
+	// A ceiling below the tight limit would let anyone lock the owner out again.
+	if _, err := load("RESAYIL_LOGIN_LIMIT=10", "RESAYIL_LOGIN_ACCOUNT_LIMIT=9"); err == nil || !strings.HasPrefix(err.Error(), "RESAYIL_LOGIN_ACCOUNT_LIMIT:") {
+		t.Errorf("ceiling below the tight limit: %v", err)
+	}
+}
+
 // TestProduction_SecureCookieAndBcryptCost runs portal-api with a
 // production configuration: passwords are hashed at cost 12 or more, and
 // the refresh cookie is Secure.

@@ -56,9 +56,13 @@ type App struct {
 type Options struct {
 	// Now is the clock of sessions, tokens and login throttling.
 	Now func() time.Time
-	// Limiter throttles failed logins; default in memory, or Redis when
-	// RESAYIL_REDIS_URL is set so that every replica shares the counts.
+	// Limiter throttles failed logins and registrations; default in
+	// memory, or Redis when RESAYIL_REDIS_URL is set so that every replica
+	// shares the counts.
 	Limiter ratelimit.Limiter
+	// HashGate bounds the bcrypt work done at once; nil means one of
+	// RESAYIL_HASH_CONCURRENCY slots. A test passes its own to fill it.
+	HashGate *account.HashGate
 	// Events announces key revocations to the gateways; nil means the
 	// publisher of the mode (Redis pub/sub or the account_events table).
 	Events apikey.EventPublisher
@@ -125,14 +129,22 @@ func (a *App) build(opts Options) error {
 	if err != nil {
 		return err
 	}
+	if opts.HashGate == nil {
+		if opts.HashGate, err = account.NewHashGate(a.cfg.HashConcurrency, a.cfg.HashWait); err != nil {
+			return err
+		}
+	}
 	a.Accounts, err = account.NewService(account.Config{
-		Store:     a.Store,
-		Hasher:    account.Hasher{Cost: a.cfg.BcryptCost},
-		JWTSecret: []byte(a.cfg.JWTSecret.Reveal()),
-		AccessTTL: a.cfg.AccessTokenTTL,
-		Limiter:   opts.Limiter,
-		Now:       opts.Now,
-		Logger:    a.log,
+		Store:         a.Store,
+		Hasher:        account.Hasher{Cost: a.cfg.BcryptCost},
+		JWTSecret:     []byte(a.cfg.JWTSecret.Reveal()),
+		AccessTTL:     a.cfg.AccessTokenTTL,
+		Limiter:       opts.Limiter,
+		LoginLimits:   a.cfg.LoginLimits(),
+		RegisterLimit: a.cfg.RegisterRateLimit(),
+		HashGate:      opts.HashGate,
+		Now:           opts.Now,
+		Logger:        a.log,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/config"
+	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/portal-api/internal/account"
 )
 
 // Config is portal-api's whole configuration, read from RESAYIL_* variables
@@ -25,8 +27,25 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of access tokens, at most 15 minutes.
 	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For header names the client, for login throttling.
+	// X-Forwarded-For header names the client, for login and registration
+	// throttling.
 	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// Login throttling counts failed password checks per LoginWindow: at
+	// one account from one client address (the tight limit), at one account
+	// from every address (the ceiling), and from one address over every
+	// account.
+	LoginLimit        int           `env:"LOGIN_LIMIT" envDefault:"5"`
+	LoginAccountLimit int           `env:"LOGIN_ACCOUNT_LIMIT" envDefault:"50"`
+	LoginIPLimit      int           `env:"LOGIN_IP_LIMIT" envDefault:"20"`
+	LoginWindow       time.Duration `env:"LOGIN_WINDOW" envDefault:"15m"`
+	// RegisterLimit registrations per client address per RegisterWindow.
+	// Tests raise it: they register many users from one address.
+	RegisterLimit  int           `env:"REGISTER_LIMIT" envDefault:"10"`
+	RegisterWindow time.Duration `env:"REGISTER_WINDOW" envDefault:"1h"`
+	// HashConcurrency bcrypt hashes or checks run at once; a request
+	// waits at most HashWait for a slot, then gets 429.
+	HashConcurrency int           `env:"HASH_CONCURRENCY" envDefault:"2"`
+	HashWait        time.Duration `env:"HASH_WAIT" envDefault:"500ms"`
 	// MyFatoorahBaseURL is the MyFatoorah v2 API: the live Kuwait API by
 	// default, https://apitest.myfatoorah.com for sandbox accounts, or the
 	// development fake that `make run` starts when no token is set.
@@ -54,8 +73,11 @@ func (c *Config) Validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		return config.Invalid("BCRYPT_COST", "must be between 4 and 31, got %d", c.BcryptCost)
 	}
-	if !strings.Contains(c.AdminEmail, "@") {
-		return config.Invalid("ADMIN_EMAIL", "must be an e-mail address, got %q", c.AdminEmail)
+	if account.EmailProblem(c.AdminEmail) != "" {
+		return config.Invalid("ADMIN_EMAIL", "must be an e-mail address of ASCII characters, got %q", c.AdminEmail)
+	}
+	if err := c.validateThrottles(); err != nil {
+		return err
 	}
 	for _, o := range c.Origins() {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
@@ -91,6 +113,54 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateThrottles checks the login and registration limits and the
+// hashing gate.
+func (c *Config) validateThrottles() error {
+	for _, v := range []struct {
+		name string
+		n    int
+		per  time.Duration
+	}{
+		{"LOGIN_LIMIT", c.LoginLimit, c.LoginWindow},
+		{"LOGIN_ACCOUNT_LIMIT", c.LoginAccountLimit, c.LoginWindow},
+		{"LOGIN_IP_LIMIT", c.LoginIPLimit, c.LoginWindow},
+		{"REGISTER_LIMIT", c.RegisterLimit, c.RegisterWindow},
+	} {
+		if v.per <= 0 {
+			return config.Invalid(strings.Replace(v.name, "LIMIT", "WINDOW", 1), "must be a positive duration, got %s", v.per)
+		}
+		if err := (ratelimit.Limit{Requests: v.n, Per: v.per}).Validate(); err != nil {
+			return config.Invalid(v.name, "must be at least 1 and at most one per microsecond of its window, got %d", v.n)
+		}
+	}
+	if c.LoginAccountLimit < c.LoginLimit {
+		// Below the tight limit the ceiling would be the tight limit, and
+		// anyone could lock the owner out again.
+		return config.Invalid("LOGIN_ACCOUNT_LIMIT", "must be at least RESAYIL_LOGIN_LIMIT (%d), got %d", c.LoginLimit, c.LoginAccountLimit)
+	}
+	if c.HashConcurrency < 1 || c.HashConcurrency > 1024 {
+		return config.Invalid("HASH_CONCURRENCY", "must be between 1 and 1024, got %d", c.HashConcurrency)
+	}
+	if c.HashWait < 0 || c.HashWait > time.Minute {
+		return config.Invalid("HASH_WAIT", "must be a duration from 0s to 1m, got %s", c.HashWait)
+	}
+	return nil
+}
+
+// LoginLimits returns the login throttle's limits.
+func (c *Config) LoginLimits() account.LoginLimits {
+	return account.LoginLimits{
+		PerAccountAndIP: ratelimit.Limit{Requests: c.LoginLimit, Per: c.LoginWindow},
+		PerAccount:      ratelimit.Limit{Requests: c.LoginAccountLimit, Per: c.LoginWindow},
+		PerIP:           ratelimit.Limit{Requests: c.LoginIPLimit, Per: c.LoginWindow},
+	}
+}
+
+// RegisterRateLimit returns the registration limit per client address.
+func (c *Config) RegisterRateLimit() ratelimit.Limit {
+	return ratelimit.Limit{Requests: c.RegisterLimit, Per: c.RegisterWindow}
 }
 
 // Origins returns the configured CORS origins; in development with none

@@ -45,7 +45,7 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (ledger.Owner,
 		AccountID int64
 		Email     string
 	}
-	res := s.conn(ctx).Raw(`SELECT id, account_id, email FROM users WHERE email_normalized = ?`, NormalizeEmail(email)).Scan(&u)
+	res := s.conn(ctx).Raw(`SELECT id, account_id, email FROM users WHERE `+byEmail, emailKeyArgs(email)...).Scan(&u)
 	if res.Error != nil {
 		return ledger.Owner{}, fmt.Errorf("user by e-mail: %w", res.Error)
 	}

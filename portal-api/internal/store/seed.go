@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -147,12 +146,9 @@ func insertMissing(db *gorm.DB, probe any, make func() any, where string, args .
 // UserExists reports whether a user with the e-mail exists.
 func (s *Store) UserExists(ctx context.Context, email string) (bool, error) {
 	var n int64
-	err := s.conn(ctx).Table("users").Where("email_normalized = ?", NormalizeEmail(email)).Count(&n).Error
+	err := s.conn(ctx).Table("users").Where(byEmail, emailKeyArgs(email)...).Count(&n).Error
 	return n > 0, err
 }
-
-// NormalizeEmail is the form e-mail uniqueness is decided on.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 func (s *Store) seedAdmin(ctx context.Context, a AdminSeed, now time.Time) (bool, error) {
 	exists, err := s.UserExists(ctx, a.Email)

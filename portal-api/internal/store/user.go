@@ -54,6 +54,28 @@ func (r userRow) toDomain() account.User {
 	}
 }
 
+// byEmail finds the user of an e-mail address, with emailKeyArgs. The first
+// comparison uses the unique index; the second makes the match exact. On
+// MariaDB the column's utf8mb4_unicode_ci collation alone would match rows
+// that only look alike ('katé' = 'kate', the Kelvin sign = 'k'), and rows
+// stored before e-mails were ASCII-only may hold such addresses: a look-alike
+// must not reach them. HEX compares the bytes on both databases.
+const byEmail = "email_normalized = ? AND HEX(email_normalized) = HEX(?)"
+
+// emailKeyArgs are byEmail's arguments for email.
+func emailKeyArgs(email string) []any {
+	k := emailKey(email)
+	return []any{k, k}
+}
+
+// emailKey is the stored form of email (account.NormalizeEmail, the one
+// normalisation), or "" for an address no user can have, which matches no
+// row.
+func emailKey(email string) string {
+	k, _ := account.NormalizeEmail(email)
+	return k
+}
+
 // NewUser is what CreateUser needs.
 type NewUser = account.NewUser
 
@@ -61,6 +83,10 @@ type NewUser = account.NewUser
 // one transaction. A taken e-mail returns an ECONFLICT error.
 func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (account.User, error) {
 	var out account.User
+	normalized, ok := account.NormalizeEmail(u.Email)
+	if !ok {
+		return account.User{}, resayil.Invalid(resayil.FieldError{Field: "email", Message: account.EmailProblem(u.Email)})
+	}
 	err := s.Tx(ctx, func(tx *Store) error {
 		acc := accountRow{Kind: string(resayil.AccountUser), Status: "active", CreatedAt: now, UpdatedAt: now}
 		if err := tx.conn(ctx).Create(&acc).Error; err != nil {
@@ -70,7 +96,7 @@ func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (accou
 			return fmt.Errorf("create wallet: %w", err)
 		}
 		row := userRow{
-			AccountID: acc.ID, Email: u.Email, EmailNormalized: NormalizeEmail(u.Email),
+			AccountID: acc.ID, Email: u.Email, EmailNormalized: normalized,
 			Phone: u.Phone, Name: u.Name, PasswordHash: u.PasswordHash,
 			Role: string(u.Role), Locale: string(u.Locale), CreatedAt: now, UpdatedAt: now,
 		}

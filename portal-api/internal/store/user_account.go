@@ -19,7 +19,7 @@ var errUserNotFound = resayil.Errorf(resayil.ENOTFOUND, "The user does not exist
 // UserCredentials implements account.Store.
 func (s *Store) UserCredentials(ctx context.Context, email string) (account.User, string, error) {
 	var row userRow
-	err := s.conn(ctx).Where("email_normalized = ?", NormalizeEmail(email)).Take(&row).Error
+	err := s.conn(ctx).Where(byEmail, emailKeyArgs(email)...).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return account.User{}, "", errUserNotFound
 	}

@@ -46,7 +46,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, email string, disabled bool
 			ID        int64
 			AccountID int64
 		}
-		res := tx.conn(ctx).Raw(`SELECT id, account_id FROM users WHERE email_normalized = ?`, NormalizeEmail(email)).Scan(&u)
+		res := tx.conn(ctx).Raw(`SELECT id, account_id FROM users WHERE `+byEmail, emailKeyArgs(email)...).Scan(&u)
 		if res.Error != nil {
 			return fmt.Errorf("find user: %w", res.Error)
 		}
@@ -77,7 +77,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, email string, disabled bool
 		}
 
 		details, err := json.Marshal(map[string]any{
-			"email": NormalizeEmail(email), "changed": out.Changed, "sessions_ended": out.SessionsEnded,
+			"email": emailKey(email), "changed": out.Changed, "sessions_ended": out.SessionsEnded,
 		})
 		if err != nil {
 			return err
