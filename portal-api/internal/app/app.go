@@ -70,7 +70,7 @@ var ErrSchemaBehind = errors.New("the database schema is behind this binary: run
 // Open connects to the database (and Redis when configured) without
 // building the HTTP app; commands such as migrate and seed use it.
 func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
-	db, err := database.Open(ctx, cfg.DSN(), database.Options{})
+	db, err := database.Open(ctx, cfg.DSN(), database.Options{DataDir: cfg.DataDir})
 	if err != nil {
 		return nil, err
 	}
