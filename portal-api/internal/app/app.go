@@ -154,6 +154,9 @@ func (a *App) build(opts Options) error {
 		Ledger:         a.Ledger,
 		SecureCookies:  a.cfg.SecureCookies(),
 		TrustedProxies: proxies,
+		HSTS:           a.cfg.HTTPS(),
+		ReturnLimiter:  opts.Limiter,
+		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 	})
 	return nil
 }
