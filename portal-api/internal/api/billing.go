@@ -100,11 +100,17 @@ func (h *handlers) checkout(c *fiber.Ctx) error {
 		return err
 	}
 	u := caller(c).User
-	p, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
+	out, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(checkoutResponse{PaymentID: int64(p.ID), PaymentURL: p.PaymentURL})
+	// 201 for a new payment; 200 for the item's checkout already pending,
+	// handed out again (same payment_id and payment_url, no new invoice).
+	status := fiber.StatusCreated
+	if out.Existing {
+		status = fiber.StatusOK
+	}
+	return c.Status(status).JSON(checkoutResponse{PaymentID: int64(out.Payment.ID), PaymentURL: out.Payment.PaymentURL})
 }
 
 // myfatoorahReturn is where MyFatoorah sends the browser back after the

@@ -68,6 +68,9 @@ type Config struct {
 	RecheckAge     time.Duration
 	RecheckEvery   time.Duration
 	ReminderBefore time.Duration
+	// MaxPendingCheckouts is how many checkouts an account may have
+	// waiting for payment; zero means DefaultMaxPendingCheckouts.
+	MaxPendingCheckouts int
 	// UnknownTTL and UnknownMax bound the memory of paymentIds that named
 	// no payment of ours (see Return); zero means the defaults.
 	UnknownTTL time.Duration
@@ -90,6 +93,7 @@ type Service struct {
 	recheckEvery   time.Duration
 	reminderBefore time.Duration
 	unknown        *unknownIDs
+	maxPending     int
 	now            func() time.Time
 	log            *slog.Logger
 }
@@ -122,6 +126,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.maxPending = cfg.MaxPendingCheckouts
+	if s.maxPending <= 0 {
+		s.maxPending = DefaultMaxPendingCheckouts
 	}
 	unknownMax := cfg.UnknownMax
 	if unknownMax <= 0 {
