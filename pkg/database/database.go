@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -146,9 +144,15 @@ type DB struct {
 type Options struct {
 	MaxOpenConns int
 	MaxIdleConns int
+	// DataDir is RESAYIL_DATA_DIR. With SQLite, Open makes it private
+	// (SecureDataDir); it is left alone with MySQL, and when empty.
+	DataDir string
 }
 
-// Open opens and pings the database. For SQLite it creates the file's folder.
+// Open opens and pings the database. For SQLite it first makes the data
+// dir private and creates the file's folder (0700) and the file (0600):
+// both binaries open the database here, so whichever starts first
+// creates, or tightens, the files with the right modes.
 func Open(ctx context.Context, raw string, opt Options) (*DB, error) {
 	d, err := ParseDSN(raw)
 	if err != nil {
@@ -163,10 +167,8 @@ func Open(ctx context.Context, raw string, opt Options) (*DB, error) {
 	var dial gorm.Dialector
 	switch d.Dialect {
 	case migrations.SQLite:
-		if dir := filepath.Dir(d.Path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("create database folder: %w", err)
-			}
+		if err := prepareSQLite(d.Path, opt.DataDir); err != nil {
+			return nil, err
 		}
 		dial = sqlite.Open(d.Driver)
 	default:
@@ -197,6 +199,20 @@ func Open(ctx context.Context, raw string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
 	return &DB{Gorm: g, SQL: sqlDB, Dialect: d.Dialect}, nil
+}
+
+// prepareSQLite makes the data dir and the database's files private. An
+// in-memory database has no files.
+func prepareSQLite(path, dataDir string) error {
+	if dataDir != "" {
+		if err := SecureDataDir(dataDir); err != nil {
+			return err
+		}
+	}
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	return prepareSQLiteFile(path)
 }
 
 // Close closes the pool.

@@ -88,7 +88,7 @@ type worker struct {
 // The gateway never migrates: portal-api owns the schema, and a database
 // that is behind makes the gateway unready.
 func New(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*App, error) {
-	db, err := database.Open(ctx, cfg.DSN(), database.Options{})
+	db, err := database.Open(ctx, cfg.DSN(), database.Options{DataDir: cfg.DataDir})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/resayil/portal/pkg/config"
+	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/portal-api/internal/app"
 )
 
@@ -36,7 +37,13 @@ func loadConfig(environ []string) (*app.Config, error) {
 }
 
 // persistentSecret returns the secret stored at path, creating it first.
+// The data dir is made private (0700, its files 0600) before anything is
+// read or written: this runs before the database is opened (which does
+// the same), and with MySQL the database never touches the data dir.
 func persistentSecret(path string) (string, error) {
+	if err := database.SecureDataDir(filepath.Dir(path)); err != nil {
+		return "", err
+	}
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
 		return strings.TrimSpace(string(b)), nil
@@ -44,11 +51,8 @@ func persistentSecret(path string) (string, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", err
-	}
 	s := randomString(48)
-	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+	if err := database.WritePrivateFile(path, []byte(s+"\n")); err != nil {
 		return "", err
 	}
 	return s, nil

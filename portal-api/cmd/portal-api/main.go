@@ -182,7 +182,7 @@ func seed(ctx context.Context, cfg *app.Config, log *slog.Logger, stdout io.Writ
 	fmt.Fprintf(stdout, "seeded: %d plan(s), %d top-up pack(s), %d template(s), admin created: %v\n", res.Plans, res.Packs, res.Templates, res.AdminCreated)
 	if res.AdminCreated && generated {
 		path := filepath.Join(cfg.DataDir, "admin-password")
-		if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		if err := database.WritePrivateFile(path, []byte(password+"\n")); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "admin login: %s / %s (generated once; also saved in %s)\n", cfg.AdminEmail, password, path)

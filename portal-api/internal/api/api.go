@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
@@ -35,17 +36,28 @@ type Deps struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; without them the peer address is the client.
 	TrustedProxies []netip.Prefix
+	// ReturnLimiter and ReturnLimit throttle, per client IP, the
+	// MyFatoorah calls the unauthenticated return route makes; a nil
+	// limiter does not throttle.
+	ReturnLimiter ratelimit.Limiter
+	ReturnLimit   ratelimit.Limit
+	// HSTS adds Strict-Transport-Security to every answer (the public URL
+	// is https).
+	HSTS bool
 }
 
 // New builds the portal's Fiber app with every route.
 func New(d Deps) *fiber.App {
+	headers := newSecurityHeaders(d.HSTS)
 	app := httpserver.New(httpserver.Options{
 		Name:         "portal-api",
 		Logger:       d.Logger,
 		BodyLimit:    1 << 20,
-		ErrorHandler: ErrorHandler(d.Logger),
+		ErrorHandler: headers.errorHandler(ErrorHandler(d.Logger)),
 		AccessLog:    true,
 	})
+	// Before CORS, whose preflight answers without calling the next handler.
+	app.Use(headers.middleware)
 	if len(d.Origins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:     joinOrigins(d.Origins),
@@ -67,6 +79,7 @@ func New(d Deps) *fiber.App {
 		log:      log,
 		secure:   d.SecureCookies,
 		ips:      ipResolver{trusted: d.TrustedProxies},
+		returns:  returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
 	}
 	mount(app, h)
 	return app
@@ -81,6 +94,7 @@ type handlers struct {
 	log      *slog.Logger
 	secure   bool
 	ips      ipResolver
+	returns  returnThrottle
 }
 
 func joinOrigins(o []string) string {

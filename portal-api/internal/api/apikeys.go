@@ -19,7 +19,6 @@ func (h *handlers) createKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).JSON(toCreatedKeyDTO(k))
 }
 

@@ -86,10 +86,9 @@ func (h *handlers) refresh(c *fiber.Ctx) error {
 }
 
 // grant answers a login or refresh: the access token in the body, the
-// refresh token in its cookie, and nothing cacheable.
+// refresh token in its cookie (securityHeaders makes it no-store).
 func (h *handlers) grant(c *fiber.Ctx, g account.Grant) error {
 	h.setRefreshCookie(c, g)
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(toTokenResponse(g))
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -41,7 +42,6 @@ func (h *handlers) getBilling(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(toBillingDTO(o))
 }
 
@@ -77,7 +77,6 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 		next := strconv.FormatInt(int64(page.Next), 10)
 		out.NextCursor = &next
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(out)
 }
 
@@ -92,7 +91,6 @@ func (h *handlers) getPayment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(toPaymentDTO(p))
 }
 
@@ -102,28 +100,42 @@ func (h *handlers) checkout(c *fiber.Ctx) error {
 		return err
 	}
 	u := caller(c).User
-	p, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
+	out, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(fiber.StatusCreated).JSON(checkoutResponse{PaymentID: int64(p.ID), PaymentURL: p.PaymentURL})
+	// 201 for a new payment; 200 for the item's checkout already pending,
+	// handed out again (same payment_id and payment_url, no new invoice).
+	status := fiber.StatusCreated
+	if out.Existing {
+		status = fiber.StatusOK
+	}
+	return c.Status(status).JSON(checkoutResponse{PaymentID: int64(out.Payment.ID), PaymentURL: out.Payment.PaymentURL})
 }
 
 // myfatoorahReturn is where MyFatoorah sends the browser back after the
 // payment page (CallBackUrl and ErrorUrl), with ?paymentId=…. The status
 // comes from GetPaymentStatus, never from the browser; whatever happens,
 // the browser goes on to the SPA's result page.
+//
+// A client IP that has caused too many MyFatoorah calls recently is not
+// asked about (returnThrottle): it still gets its redirect, to the result
+// page with status pending, never a JSON 429; a real payment is then
+// confirmed by its webhook or the re-check job.
 func (h *handlers) myfatoorahReturn(c *fiber.Ctx) error {
-	out, err := h.billing.Return(c.UserContext(), c.Query("paymentId"))
-	if err != nil && !errors.Is(err, billing.ErrUnknownPayment) { // billing logged what it knows
+	// A copy: fasthttp reuses the query's buffer, and billing may keep the id.
+	id := strings.Clone(c.Query("paymentId"))
+	out, err := h.billing.Return(c.UserContext(), id, h.returns.admit(h.ips.clientIP(c)))
+	switch {
+	case errors.Is(err, errReturnThrottled):
+		h.log.Debug("myfatoorah return throttled", "request_id", httpserver.RequestID(c), "ip", h.ips.clientIP(c))
+	case err != nil && !errors.Is(err, billing.ErrUnknownPayment): // billing logged what it knows
 		level := h.log.Warn
 		if resayil.ErrorCode(err) == resayil.EINTERNAL {
 			level = h.log.Error
 		}
 		level("myfatoorah return not confirmed", "request_id", httpserver.RequestID(c), "err", err)
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Redirect(h.billing.ResultURL(out), fiber.StatusFound)
 }
 
@@ -134,7 +146,9 @@ type webhookAck struct {
 // myfatoorahWebhook receives MyFatoorah's webhook V2: a bad or missing
 // signature is 401 and changes nothing; a payment-status event is
 // confirmed with GetPaymentStatus and applied; anything else is
-// acknowledged (2xx) so MyFatoorah stops retrying it.
+// acknowledged (2xx) so MyFatoorah stops retrying it. The body is read
+// as sent, whatever its Content-Type (no bind, so no 415): the signature
+// covers the fields, and MyFatoorah's headers are not ours to choose.
 func (h *handlers) myfatoorahWebhook(c *fiber.Ctx) error {
 	body := append([]byte(nil), c.Body()...)
 	if _, err := h.billing.Webhook(c.UserContext(), body, c.Get("MyFatoorah-Signature")); err != nil {
@@ -181,6 +195,5 @@ func (h *handlers) adjustCredits(c *fiber.Ctx) error {
 	} else {
 		h.log.Warn("credits adjusted but the balance could not be read", "account", res.Owner.Account, "err", err)
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).JSON(out)
 }

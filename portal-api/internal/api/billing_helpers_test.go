@@ -162,11 +162,20 @@ func (s *shop) deliverSigned(t *testing.T, invoice int64) *apitest.Response {
 	return s.deliver(t, wr.Body, wr.Header.Get(myfatoorahsig.Header))
 }
 
-// browse follows MyFatoorah's redirect back to the portal and returns the
-// SPA result page it redirects to.
+// browse follows MyFatoorah's redirect back to the portal, from a browser
+// of its own (a fresh client IP: the return is throttled per IP), and
+// returns the SPA result page it redirects to.
 func (s *shop) browse(t *testing.T, paymentID string) url.Values {
 	t.Helper()
-	res := s.Do(t, get("/api/v1/billing/myfatoorah/return?paymentId="+url.QueryEscape(paymentID))).Want(t, http.StatusFound)
+	return s.browseFrom(t, apitest.RandomIP(), paymentID)
+}
+
+// browseFrom is browse from the client IP ip.
+func (s *shop) browseFrom(t *testing.T, ip, paymentID string) url.Values {
+	t.Helper()
+	r := get("/api/v1/billing/myfatoorah/return?paymentId=" + url.QueryEscape(paymentID))
+	r.Header = map[string]string{"X-Forwarded-For": ip}
+	res := s.Do(t, r).Want(t, http.StatusFound)
 	loc, err := url.Parse(res.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,11 @@ type fieldError struct {
 	Message string `json:"message"`
 }
 
+// codeUnsupportedMediaType answers a body that is not JSON (415).
+const codeUnsupportedMediaType resayil.Code = "unsupported_media_type"
+
 var statusByCode = map[resayil.Code]int{
+	codeUnsupportedMediaType:     fiber.StatusUnsupportedMediaType,
 	resayil.EINVALID:             fiber.StatusBadRequest,
 	resayil.EUNAUTHORIZED:        fiber.StatusUnauthorized,
 	resayil.EFORBIDDEN:           fiber.StatusForbidden,
@@ -58,6 +62,8 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 				code = "too_large"
 			case fiber.StatusTooManyRequests:
 				code = resayil.ERATELIMITED
+			case fiber.StatusUnsupportedMediaType:
+				code = codeUnsupportedMediaType
 			}
 			if fe.Code >= 500 {
 				code = resayil.EINTERNAL

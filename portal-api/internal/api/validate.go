@@ -105,10 +105,15 @@ func fieldMessage(fe validator.FieldError) string {
 // validation.
 type normalizer interface{ normalize() }
 
-// bind decodes the JSON body into dst and validates it. Malformed JSON, a
-// value of the wrong type and failed rules all become resayil.EINVALID
-// errors naming the fields.
+// bind decodes the JSON body into dst and validates it. A body sent as
+// anything but application/json is refused (415, see requireJSON); every
+// route that reads a JSON body does so here. Malformed JSON, a value of
+// the wrong type and failed rules all become resayil.EINVALID errors
+// naming the fields.
 func bind(c *fiber.Ctx, dst any) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 || body[0] != '{' {
 		return resayil.Errorf(resayil.EINVALID, "The request body must be a JSON object.")

@@ -74,7 +74,7 @@ var ErrSchemaBehind = errors.New("the database schema is behind this binary: run
 // Open connects to the database (and Redis when configured) without
 // building the HTTP app; commands such as migrate and seed use it.
 func Open(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
-	db, err := database.Open(ctx, cfg.DSN(), database.Options{})
+	db, err := database.Open(ctx, cfg.DSN(), database.Options{DataDir: cfg.DataDir})
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +166,9 @@ func (a *App) build(opts Options) error {
 		Ledger:         a.Ledger,
 		SecureCookies:  a.cfg.SecureCookies(),
 		TrustedProxies: proxies,
+		HSTS:           a.cfg.HTTPS(),
+		ReturnLimiter:  opts.Limiter,
+		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 	})
 	return nil
 }

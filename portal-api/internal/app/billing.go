@@ -53,7 +53,7 @@ func (a *App) buildBilling(now func() time.Time) error {
 	})
 	bc := billing.Config{
 		Store: a.Store.Billing(), Gateway: mf, Webhooks: mf, Balances: balances, Events: a.Events(),
-		PublicURL: a.cfg.PublicURL, Now: now, Log: a.log,
+		PublicURL: a.cfg.PublicURL, MaxPendingCheckouts: a.cfg.MaxPendingCheckouts, Now: now, Log: a.log,
 	}
 	if a.live != nil {
 		bc.Live = a.Ledger

@@ -57,7 +57,19 @@ type Config struct {
 	// V2 events; without it every webhook is refused (payments are then
 	// confirmed by the browser's return and the reconciliation job).
 	MyFatoorahWebhookSecret config.Secret `env:"MYFATOORAH_WEBHOOK_SECRET"`
+	// MyFatoorahReturnLimit is how many GetPaymentStatus calls one client
+	// IP may cause through the (unauthenticated) browser return per
+	// ReturnLimitWindow; beyond it the browser is redirected as pending
+	// without asking.
+	MyFatoorahReturnLimit int `env:"MYFATOORAH_RETURN_LIMIT" envDefault:"20"`
+	// MaxPendingCheckouts is how many checkouts (MyFatoorah invoices) an
+	// account may have waiting for payment at once.
+	MaxPendingCheckouts int `env:"MAX_PENDING_CHECKOUTS" envDefault:"5"`
 }
+
+// ReturnLimitWindow is the window of MyFatoorahReturnLimit: the limit is a
+// burst that refills evenly over it.
+const ReturnLimitWindow = 10 * time.Minute
 
 // MinProductionBcryptCost is the floor production enforces.
 const MinProductionBcryptCost = 12
@@ -92,6 +104,12 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.MyFatoorahBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return config.Invalid("MYFATOORAH_BASE_URL", "must be an absolute http(s) URL such as https://api.myfatoorah.com, got %q", c.MyFatoorahBaseURL)
+	}
+	if c.MyFatoorahReturnLimit < 1 || c.MyFatoorahReturnLimit > 10000 {
+		return config.Invalid("MYFATOORAH_RETURN_LIMIT", "must be a whole number from 1 to 10000, got %d", c.MyFatoorahReturnLimit)
+	}
+	if c.MaxPendingCheckouts < 1 || c.MaxPendingCheckouts > 100 {
+		return config.Invalid("MAX_PENDING_CHECKOUTS", "must be a whole number from 1 to 100, got %d", c.MaxPendingCheckouts)
 	}
 	if c.IsProduction() {
 		if len(c.JWTSecret) < 32 {
@@ -205,3 +223,10 @@ func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
 // SecureCookies reports whether cookies carry the Secure flag: everywhere
 // but development, which runs on plain http://localhost.
 func (c *Config) SecureCookies() bool { return c.Env != config.Development }
+
+// HTTPS reports whether the public URL is https: browsers are then told to
+// use https only (Strict-Transport-Security).
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && strings.EqualFold(u.Scheme, "https")
+}

@@ -41,14 +41,35 @@ type WebhookParser interface {
 // the answer. The browser's word is never trusted; the paymentId only says
 // whom to ask. A payment already paid under that PaymentId is answered
 // from the database without asking again.
-func (s *Service) Return(ctx context.Context, providerPaymentID string) (Outcome, error) {
+//
+// The route is unauthenticated, so anyone can make it ask MyFatoorah
+// (whose quota is the merchant's): a paymentId that named no payment of
+// ours is remembered for a while and answered without asking, and admit,
+// called just before asking, may refuse (the caller's per-client
+// throttle). A refusal is returned as it is, with a pending outcome: the
+// payment, if real, is confirmed by its webhook or the re-check job.
+// providerPaymentID must not alias a buffer the caller reuses (fasthttp's):
+// an unknown one is kept.
+func (s *Service) Return(ctx context.Context, providerPaymentID string, admit func(context.Context) error) (Outcome, error) {
 	if providerPaymentID == "" {
 		return Outcome{Result: ResultFailed}, ErrUnknownPayment
 	}
 	if p, err := s.store.PaymentByProviderPayment(ctx, providerPaymentID); err == nil && p.Status == StatusPaid {
 		return Outcome{Payment: p, Result: ResultPaid}, nil
 	}
-	return s.confirm(ctx, StatusKey{Type: KeyPaymentID, Value: providerPaymentID}, nil)
+	if s.unknown.has(providerPaymentID) {
+		return Outcome{Result: ResultFailed}, ErrUnknownPayment
+	}
+	if admit != nil {
+		if err := admit(ctx); err != nil {
+			return Outcome{Result: ResultPending}, err
+		}
+	}
+	out, err := s.confirm(ctx, StatusKey{Type: KeyPaymentID, Value: providerPaymentID}, nil)
+	if errors.Is(err, ErrUnknownPayment) {
+		s.unknown.add(providerPaymentID)
+	}
+	return out, err
 }
 
 // Webhook handles a MyFatoorah webhook: it verifies the signature (V2), and

@@ -68,8 +68,15 @@ type Config struct {
 	RecheckAge     time.Duration
 	RecheckEvery   time.Duration
 	ReminderBefore time.Duration
-	Now            func() time.Time
-	Log            *slog.Logger
+	// MaxPendingCheckouts is how many checkouts an account may have
+	// waiting for payment; zero means DefaultMaxPendingCheckouts.
+	MaxPendingCheckouts int
+	// UnknownTTL and UnknownMax bound the memory of paymentIds that named
+	// no payment of ours (see Return); zero means the defaults.
+	UnknownTTL time.Duration
+	UnknownMax int
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Service is billing.
@@ -85,6 +92,8 @@ type Service struct {
 	recheckAge     time.Duration
 	recheckEvery   time.Duration
 	reminderBefore time.Duration
+	unknown        *unknownIDs
+	maxPending     int
 	now            func() time.Time
 	log            *slog.Logger
 }
@@ -118,6 +127,15 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.maxPending = cfg.MaxPendingCheckouts
+	if s.maxPending <= 0 {
+		s.maxPending = DefaultMaxPendingCheckouts
+	}
+	unknownMax := cfg.UnknownMax
+	if unknownMax <= 0 {
+		unknownMax = DefaultUnknownMax
+	}
+	s.unknown = newUnknownIDs(orDefault(cfg.UnknownTTL, DefaultUnknownTTL), unknownMax, s.now)
 	return s, nil
 }
 

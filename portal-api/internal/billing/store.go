@@ -18,9 +18,6 @@ type Store interface {
 	Plan(ctx context.Context, id int64) (Plan, error)
 	Pack(ctx context.Context, id int64) (Pack, error)
 
-	// CreatePayment inserts a payment (status pending) and returns it with
-	// its id.
-	CreatePayment(ctx context.Context, p Payment) (Payment, error)
 	// SetInvoice records the provider's invoice id and payment URL.
 	SetInvoice(ctx context.Context, id PaymentID, inv Invoice, now time.Time) error
 	// Payment, PaymentByReference and PaymentByInvoice find one payment;
@@ -68,6 +65,13 @@ type Tx interface {
 	// transaction (SELECT … FOR UPDATE on MySQL; SQLite's immediate
 	// transaction holds the database's write lock already).
 	LockPayment(ctx context.Context, id PaymentID) (Payment, error)
+	// OpenCheckouts lists the account's pending payments that have not
+	// expired at now, oldest first. Checkout calls it holding the
+	// account's lock, so it sees every checkout committed before.
+	OpenCheckouts(ctx context.Context, account resayil.AccountID, now time.Time) ([]Payment, error)
+	// CreatePayment inserts a payment (status pending) and returns it with
+	// its id.
+	CreatePayment(ctx context.Context, p Payment) (Payment, error)
 	// SetPaymentStatus moves the payment to u.Status when its status is one
 	// of from, and reports whether it did: the affected-row count of one
 	// conditional UPDATE.

@@ -176,8 +176,8 @@ func (b *BillingStore) Pack(ctx context.Context, id int64) (billing.Pack, error)
 	return r.toBilling(), nil
 }
 
-// CreatePayment implements billing.Store.
-func (b *BillingStore) CreatePayment(ctx context.Context, p billing.Payment) (billing.Payment, error) {
+// insertPayment inserts a payment row and returns it with its id.
+func insertPayment(ctx context.Context, s *Store, p billing.Payment) (billing.Payment, error) {
 	r := paymentRow{
 		Reference: p.Reference, AccountID: int64(p.Account), UserID: int64(p.User), Kind: string(p.Kind),
 		AmountFils: int64(p.Amount), Currency: p.Currency, Credits: int64(p.Credits), Status: string(p.Status), Provider: "myfatoorah",
@@ -189,7 +189,7 @@ func (b *BillingStore) CreatePayment(ctx context.Context, p billing.Payment) (bi
 	if p.PackID != 0 {
 		r.PackID = &p.PackID
 	}
-	if err := b.s.conn(ctx).Create(&r).Error; err != nil {
+	if err := s.conn(ctx).Create(&r).Error; err != nil {
 		return billing.Payment{}, fmt.Errorf("insert payment: %w", err)
 	}
 	return r.toDomain(), nil

@@ -29,6 +29,32 @@ func (t billingTx) LockPayment(ctx context.Context, id billing.PaymentID) (billi
 	return paymentWhere(ctx, t.s, true, "id = ?", int64(id))
 }
 
+// OpenCheckouts implements billing.Tx (ix_payments_account). It is a plain
+// read: the caller holds the account's lock (LockAccount), and InnoDB takes
+// a transaction's snapshot at its first plain read, which comes after that
+// lock, so it sees every checkout committed by the lock's previous holder.
+// No payment row is locked, so apply (which locks a payment, then its
+// account) cannot deadlock with a checkout.
+func (t billingTx) OpenCheckouts(ctx context.Context, account resayil.AccountID, now time.Time) ([]billing.Payment, error) {
+	var rows []paymentRow
+	err := t.s.conn(ctx).Raw(`SELECT `+paymentColumns+` FROM payments
+WHERE account_id = ? AND status = ? AND expires_at > ? ORDER BY created_at, id`,
+		int64(account), string(billing.StatusPending), now).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("open checkouts of account %d: %w", account, err)
+	}
+	out := make([]billing.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// CreatePayment implements billing.Tx.
+func (t billingTx) CreatePayment(ctx context.Context, p billing.Payment) (billing.Payment, error) {
+	return insertPayment(ctx, t.s, p)
+}
+
 // SetPaymentStatus implements billing.Tx with one conditional UPDATE.
 func (t billingTx) SetPaymentStatus(ctx context.Context, id billing.PaymentID, from []billing.PaymentStatus, c billing.StatusChange) (bool, error) {
 	set := []string{"status = ?", "updated_at = ?"}
