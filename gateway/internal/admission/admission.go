@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/resayil/portal/gateway/internal/capacity"
@@ -25,35 +26,20 @@ type Plans interface {
 // Admission holds what admitting a request needs.
 type Admission struct {
 	Catalog *catalog.Live
-	Limiter ratelimit.Limiter
-	Wallet  wallet.Wallet
-	Plans   Plans
+	// Store takes the rate limit, the hold and the early slot, and settles
+	// (Embedded, or redisbatch.Batch in Redis mode).
+	Store Store
+	// Wallet renews and releases holds.
+	Wallet wallet.Wallet
+	Plans  Plans
 	// Lease of each hold; renewed every Lease/3 while the request runs.
 	Lease time.Duration
 	// Cloud is true when a cloud backend is configured: only then can a
 	// request be served at the cloud multiplier.
 	Cloud bool
-	// Batch, when set (Redis mode), takes the rate-limit decision and the
-	// hold in one round trip instead of two; nil: one after the other.
-	Batch Batcher
-}
-
-// Batcher runs the rate limit and the credit hold of one request together
-// (Redis mode: both scripts on one pipeline), and the request's early
-// local-slot entry when it has one (then Set on it). All of them always
-// run; Admit releases the hold when the limiter refused and cancels the
-// entry when it refuses the request.
-type Batcher interface {
-	AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold, early *capacity.Early) AllowReserved
-}
-
-// AllowReserved is what Batcher.AllowReserve answers: what Limiter.Allow
-// and Wallet.Reserve would have, each with its own error.
-type AllowReserved struct {
-	Decision   ratelimit.Decision
-	LimitErr   error
-	Granted    resayil.Credits
-	ReserveErr error
+	// Log receives what goes wrong with a hold after admission (a failed
+	// renewal or release), which no client answer can carry.
+	Log *slog.Logger
 }
 
 // Request is what admission needs to know about a chat request.
@@ -67,8 +53,8 @@ type Request struct {
 	MaxTokens int64
 	N         int64
 	// Early, when set, is asked (once the model is known and allowed) for
-	// the request's early local-slot entry, which the Batcher sends with
-	// the rate limit and the hold; with no Batcher it is not asked.
+	// the request's early local-slot entry, which the Store sends with the
+	// rate limit and the hold; a Store without EarlySlots never asks.
 	Early func(m *catalog.Model) *capacity.Early
 }
 
@@ -132,43 +118,33 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	minHold := catalog.Hold(prompt, 1, n, m.CreditsPer1KTokens, mult)
 	wh := wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease}
 	limit := ratelimit.PerMinute(p.Plan.RateLimitPerMinute)
-	var (
-		rl         ratelimit.Decision
-		granted    resayil.Credits
-		err        error
-		reserveErr error
-	)
 	var early *capacity.Early
-	if a.Batch != nil {
-		if req.Early != nil {
-			early = req.Early(m)
-		}
-		// One round trip for all. The hold (and the slot) are taken even
-		// when the limiter refuses (the rare path), and given back before
-		// the answer.
-		r := a.Batch.AllowReserve(ctx, rateKey(p.Account), limit, wh, early)
-		rl, err, granted, reserveErr = r.Decision, r.LimitErr, r.Granted, r.ReserveErr
-		if (err != nil || !rl.Allowed) && reserveErr == nil {
-			_, _ = a.Wallet.Release(ctx, p.Account, req.RequestID) // on failure, the lease frees it
-		}
-		if err != nil || !rl.Allowed || reserveErr != nil {
-			early.Cancel()
-		}
-	} else {
-		rl, err = a.Limiter.Allow(ctx, rateKey(p.Account), limit)
+	if req.Early != nil && a.Store.EarlySlots() {
+		early = req.Early(m)
 	}
-	if err != nil {
-		return nil, d, unavailable(err)
+	r := a.Store.AllowReserve(ctx, rateKey(p.Account), limit, wh, early)
+	refused := r.LimitErr != nil || !r.Decision.Allowed
+	if refused && r.Held {
+		// The hold travelled with the rate limit: give it back before the
+		// answer (on failure, its lease frees it).
+		if _, err := a.Wallet.Release(ctx, p.Account, req.RequestID); err != nil {
+			a.log().Warn("releasing the hold of a refused request failed; its lease will free it", "request_id", req.RequestID, "err", err)
+		}
 	}
+	if refused || r.ReserveErr != nil {
+		early.Cancel()
+	}
+	if r.LimitErr != nil {
+		return nil, d, unavailable(r.LimitErr)
+	}
+	rl := r.Decision
 	d.RateLimit = rl
 	if !rl.Allowed {
 		return nil, d, &Refusal{Status: 429, Code: "rate_limit_exceeded", Type: "requests", RetryAfter: rl.RetryAfter,
 			Message: fmt.Sprintf("Rate limit reached for requests per minute (RPM): limit %d. Please try again in %ds.", rl.Limit, RetryAfterSeconds(rl.RetryAfter))}
 	}
-	if a.Batch == nil {
-		granted, reserveErr = a.Wallet.Reserve(ctx, wh)
-	}
-	if err := reserveErr; err != nil {
+	granted := r.Granted
+	if err := r.ReserveErr; err != nil {
 		if avail, ok := wallet.AvailableCredits(err); ok {
 			return nil, d, &Refusal{Status: 402, Code: "insufficient_quota", Type: "insufficient_quota", Balance: avail, NoRetry: true}
 		}
@@ -181,10 +157,18 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	}
 	t := &Ticket{
 		RequestID: req.RequestID, Account: p.Account, Model: m, MaxTokens: maxTokens,
-		Held: granted, PromptEstimate: prompt, Early: early, wallet: a.Wallet, lease: wallet.LeaseOrDefault(a.Lease),
+		Held: granted, PromptEstimate: prompt, Early: early, store: a.Store, wallet: a.Wallet, log: a.log(),
+		lease: wallet.LeaseOrDefault(a.Lease),
 	}
 	t.startRenewal()
 	return t, d, nil
+}
+
+func (a *Admission) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Log
 }
 
 func rateKey(a resayil.AccountID) string { return fmt.Sprintf("acct:%d", a) }

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ type Ticket struct {
 	// none; the router takes it or cancels it.
 	Early *capacity.Early
 
+	store  Store
 	wallet wallet.Wallet
+	log    *slog.Logger
 	lease  time.Duration
 	// mu guards timer and stopped: the renewal timer re-arms itself unless
 	// the ticket was settled or released meanwhile.
@@ -57,7 +60,11 @@ func (t *Ticket) renew(every time.Duration) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = t.wallet.Renew(ctx, t.Account, t.RequestID, t.lease)
+	if err := t.wallet.Renew(ctx, t.Account, t.RequestID, t.lease); err != nil {
+		// The next renewal tries again; if every one fails, the hold ends
+		// with its lease and the settlement debits what the balance holds.
+		t.log.Warn("renewing a credit hold failed", "request_id", t.RequestID, "account", t.Account, "err", err)
+	}
 	cancel()
 	t.mu.Lock()
 	if !t.stopped {
@@ -76,28 +83,26 @@ func (t *Ticket) stopRenewal() {
 	t.mu.Unlock()
 }
 
-// Settle debits the real cost and records usage, once.
-func (t *Ticket) Settle(ctx context.Context, cost resayil.Credits, u wallet.Usage) (wallet.SettleResult, error) {
-	return t.SettleWith(ctx, cost, u, t.wallet.Settle)
-}
-
-// SettleWith is Settle through settle, which must do what Wallet.Settle
-// does (the gateway sends the settlement in one round trip with the slot
-// release); still once per ticket.
-func (t *Ticket) SettleWith(ctx context.Context, cost resayil.Credits, u wallet.Usage,
-	settle func(context.Context, wallet.Settlement) (wallet.SettleResult, error)) (wallet.SettleResult, error) {
+// Settle debits the real cost, records usage and frees the request's local
+// slot (in one round trip where the store can), once: later calls, and a
+// Release after it, return the first outcome.
+func (t *Ticket) Settle(ctx context.Context, cost resayil.Credits, u wallet.Usage, slot Slot) (wallet.SettleResult, error) {
 	t.once.Do(func() {
 		t.stopRenewal()
-		t.result, t.err = settle(ctx, wallet.Settlement{RequestID: t.RequestID, Account: t.Account, Cost: cost, Usage: u})
+		t.result, t.err = t.store.SettleRelease(ctx, wallet.Settlement{RequestID: t.RequestID, Account: t.Account, Cost: cost, Usage: u}, slot)
 	})
 	return t.result, t.err
 }
 
 // Release drops the hold without a debit, once: for requests that never
-// reached an upstream.
-func (t *Ticket) Release(ctx context.Context) {
+// reached an upstream. A failure is logged here (the hold's lease frees it
+// later) and returned.
+func (t *Ticket) Release(ctx context.Context) error {
 	t.once.Do(func() {
 		t.stopRenewal()
-		_, t.err = t.wallet.Release(ctx, t.Account, t.RequestID)
+		if _, t.err = t.wallet.Release(ctx, t.Account, t.RequestID); t.err != nil {
+			t.log.Warn("releasing a credit hold failed; its lease will free it", "request_id", t.RequestID, "account", t.Account, "err", t.err)
+		}
 	})
+	return t.err
 }

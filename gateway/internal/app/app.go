@@ -61,10 +61,15 @@ type App struct {
 	Usage *usage.Writer
 	// redisSlots is the Redis capacity store (nil in embedded mode).
 	redisSlots *capacityredis.Store
-	events     accountevents.Subscriber
-	lastUsed   *keyauth.LastUsedFlusher
-	workers    []worker
-	now        func() time.Time
+	// store is admission's port: redisbatch.Batch in Redis mode (its
+	// Capacity set once routing has built the slots), admission.Embedded
+	// otherwise.
+	store    admission.Store
+	batch    *redisbatch.Batch
+	events   accountevents.Subscriber
+	lastUsed *keyauth.LastUsedFlusher
+	workers  []worker
+	now      func() time.Time
 	// metricsAddr is the bound metrics address (tests listen on port 0).
 	metricsAddr atomic.Pointer[string]
 }
@@ -134,22 +139,23 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Metrics.Routing(a.Router)
-	batch := a.redisBatch()
+	if a.batch != nil {
+		a.batch.Capacity = a.redisSlots
+		a.store = a.batch
+	} else {
+		a.store = admission.Embedded{Limiter: a.Limiter, Wallet: a.Wallet}
+	}
 	a.Chat = &server.Chat{
 		Log:  a.log,
 		Auth: a.Auth,
 		Admission: &admission.Admission{
-			Catalog: a.Catalog, Limiter: a.Limiter, Wallet: a.Wallet, Plans: a.Plans, Lease: cfg.HoldLease,
-			Cloud: cfg.CloudEnabled(),
+			Catalog: a.Catalog, Store: a.store, Wallet: a.Wallet, Plans: a.Plans, Lease: cfg.HoldLease,
+			Cloud: cfg.CloudEnabled(), Log: a.log,
 		},
 		Router:    a.Router,
 		PublicURL: cfg.PublicURL,
 		Observer:  a.Metrics,
 		InFlight:  a.Metrics.InFlight,
-		Batch:     batch,
-	}
-	if batch != nil {
-		a.Chat.Admission.Batch = batch
 	}
 	a.Chat.Init()
 	a.HTTP = server.New(server.Deps{
@@ -176,26 +182,17 @@ func (a *App) redisMode() error {
 		opt.DialerRetries = 1
 	}
 	a.Redis = redis.NewClient(opt)
-	a.Limiter = ratelimitredis.New(a.Redis, ratelimitredis.Config{Prefix: a.cfg.RedisPrefix})
+	l := ratelimitredis.New(a.Redis, ratelimitredis.Config{Prefix: a.cfg.RedisPrefix})
 	w, err := walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: a.cfg.RedisPrefix})
 	if err != nil {
 		return err
 	}
-	a.Wallet = w
+	a.Limiter, a.Wallet = l, w
+	// A request's rate limit with its hold, and its settlement with its
+	// slot release, each share one round trip (ADR 7).
+	a.batch = &redisbatch.Batch{Client: a.Redis, Limiter: l, Wallet: w, Combiner: redisbatch.NewCombiner(a.Redis, redisbatch.InFlight)}
 	a.events = accounteventsredis.New(a.Redis, accounteventsredis.Config{Prefix: a.cfg.RedisPrefix, Logger: a.log})
 	return a.usageWriter(w)
-}
-
-// redisBatch returns what lets a request share round trips to Redis
-// (rate limit with hold, settlement with slot release), nil in embedded
-// mode.
-func (a *App) redisBatch() *redisbatch.Batch {
-	l, lok := a.Limiter.(*ratelimitredis.Limiter)
-	w, wok := a.Wallet.(*walletredis.Wallet)
-	if a.Redis == nil || !lok || !wok {
-		return nil
-	}
-	return &redisbatch.Batch{Client: a.Redis, Limiter: l, Wallet: w, Capacity: a.redisSlots, Combiner: redisbatch.NewCombiner(a.Redis, redisbatch.InFlight)}
 }
 
 // ReloadCatalog re-reads the model catalog (SIGHUP). A bad file keeps the

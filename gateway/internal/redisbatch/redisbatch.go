@@ -49,10 +49,15 @@ func (b *Batch) do(ctx context.Context, queue func(redis.Pipeliner)) {
 	_, _ = p.Exec(ctx) // each command carries its own error
 }
 
-var _ admission.Batcher = (*Batch)(nil)
+var _ admission.Store = (*Batch)(nil)
 
-// AllowReserve implements admission.Batcher: one round trip on a warm
-// account, the early slot entry included.
+// EarlySlots implements admission.Store: a local slot is taken in the
+// admission's round trip when the capacity store is Redis's.
+func (b *Batch) EarlySlots() bool { return b.Capacity != nil }
+
+// AllowReserve implements admission.Store: one round trip on a warm
+// account, the early slot entry included. The hold is taken even when the
+// limiter refuses (the rare path); Admit gives it back.
 func (b *Batch) AllowReserve(ctx context.Context, key string, limit ratelimit.Limit, h wallet.Hold, early *capacity.Early) admission.AllowReserved {
 	var (
 		rl *ratelimitredis.AllowCmd
@@ -69,30 +74,41 @@ func (b *Batch) AllowReserve(ctx context.Context, key string, limit ratelimit.Li
 	var r admission.AllowReserved
 	r.Decision, r.LimitErr = rl.Result(ctx)
 	r.Granted, r.ReserveErr = rs.Result(ctx)
+	r.Held = r.ReserveErr == nil
 	if ec != nil {
 		early.Set(ec.Result(ctx))
 	}
 	return r
 }
 
-// Settled is what SettleLeave answers.
-type Settled struct {
-	Result wallet.SettleResult
-	Err    error
-}
-
-// SettleLeave settles s and leaves the capacity store as id (with hosts,
-// the pool's view) in one round trip, and returns the Leave outcome for
-// the pool; the settlement's result goes to into.
-func (b *Batch) SettleLeave(ctx context.Context, s wallet.Settlement, hosts []capacity.Host, id string, into *Settled) (capacity.Outcome, error) {
+// SettleRelease implements admission.Store: the settlement and the
+// local-slot release in one round trip. A request without a local slot
+// (served by the cloud, or its slot already freed) settles alone.
+func (b *Batch) SettleRelease(ctx context.Context, s wallet.Settlement, slot admission.Slot) (wallet.SettleResult, error) {
+	if b.Capacity == nil {
+		defer slot.Release()
+		return b.Wallet.Settle(ctx, s)
+	}
 	var (
-		sc *walletredis.SettleCmd
-		lc *capacityredis.LeaveCmd
+		res     wallet.SettleResult
+		err     error
+		batched bool
 	)
-	b.do(ctx, func(p redis.Pipeliner) {
-		sc = b.Wallet.QueueSettle(ctx, p, s)
-		lc = b.Capacity.QueueLeave(ctx, p, hosts, id)
+	slot.ReleaseWith(func(hosts []capacity.Host, id string) (capacity.Outcome, error) {
+		batched = true
+		var (
+			sc *walletredis.SettleCmd
+			lc *capacityredis.LeaveCmd
+		)
+		b.do(ctx, func(p redis.Pipeliner) {
+			sc = b.Wallet.QueueSettle(ctx, p, s)
+			lc = b.Capacity.QueueLeave(ctx, p, hosts, id)
+		})
+		res, err = sc.Result(ctx)
+		return lc.Result(ctx)
 	})
-	into.Result, into.Err = sc.Result(ctx)
-	return lc.Result(ctx)
+	if !batched {
+		return b.Wallet.Settle(ctx, s)
+	}
+	return res, err
 }
