@@ -280,6 +280,9 @@ func TestE2E_EnterpriseServedBeforeTenWaitingBasic(t *testing.T) {
 			for i := range 10 {
 				send(i, fmt.Sprintf("basic-%02d", i), basic.Key)
 				c.waitQueued(t, i+1)
+				// Not synchronisation (waitQueued is): arrival times one
+				// clock tick apart, so that the queue's order among equals
+				// is the order they were sent in.
 				time.Sleep(time.Millisecond)
 			}
 			send(10, "enterprise", ent.Key)
@@ -326,7 +329,7 @@ func TestE2E_AgingPreventsStarvation(t *testing.T) {
 	}
 	old := async(t, c.g(0), basic.Key, "llama3.2:3b", false)
 	c.waitQueued(t, 1)
-	time.Sleep(500 * time.Millisecond) // > 2 aging steps
+	time.Sleep(500 * time.Millisecond) // the time under test: more than 2 aging steps of waiting
 	young := async(t, c.g(1), ent.Key, "llama3.2:3b", false)
 	c.waitQueued(t, 2)
 	ol.SetLatency(30 * time.Millisecond)
@@ -489,7 +492,13 @@ func testBudgetExact(t *testing.T, redis bool, n, limit int) {
 	}
 	day := cloudbudget.DayOf(time.Now())
 	waitAlerts(t, c.g(0), day, 1, 1)
-	time.Sleep(300 * time.Millisecond) // no late duplicates either
+	// No late duplicates either: every replica refreshes (what its
+	// background loop does) and records what it sees, once more.
+	for _, g := range c.gws {
+		if _, err := g.App.Router.Budget().Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	waitAlerts(t, c.g(0), day, 1, 1)
 	var payload string
 	if err := c.g(0).DB.SQL.QueryRow(`SELECT payload FROM notifications WHERE dedupe_key = ?`, "cloud_budget_100:"+string(day)).Scan(&payload); err != nil || !strings.Contains(payload, fmt.Sprintf(`"cap":%d`, limit)) {

@@ -33,6 +33,9 @@ type entry struct {
 // call is one store lookup that concurrent misses of the same key share.
 type call struct {
 	done chan struct{}
+	// waiters counts the requests that joined this lookup (guarded by the
+	// shard's lock): tests release a held lookup only once all have.
+	waiters int
 	// Set before done is closed.
 	principal resayil.Principal
 	found     bool

@@ -3,6 +3,7 @@ package keyauth_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -144,5 +145,19 @@ func refusedWith(t testing.TB, a *keyauth.Authenticator, key string, code resayi
 	p, err := a.Authenticate(context.Background(), "Bearer "+key)
 	if got := resayil.ErrorCode(err); got != code {
 		t.Fatalf("Authenticate(%s) = %+v, %v; want code %s", key[:6], p, err, code)
+	}
+}
+
+// waitUntil polls cond (a state the code under test reaches on its own,
+// not a guess at how long it takes) until it holds, failing after 5 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+		time.Sleep(50 * time.Microsecond)
 	}
 }

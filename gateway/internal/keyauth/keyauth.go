@@ -173,6 +173,7 @@ func (a *Authenticator) miss(ctx context.Context, key string, h hashKeyT, sh *sh
 		sh.calls[h] = c
 		go a.fetch(ctx, h, sh, c)
 	}
+	c.waiters++
 	sh.mu.Unlock()
 
 	select {

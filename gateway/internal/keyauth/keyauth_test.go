@@ -142,11 +142,9 @@ func TestAuthenticate_OneLookupPerStampede(t *testing.T) {
 					errs <- err
 				})
 			}
-			// Let every goroutine reach the wait before the lookup returns.
-			for store.calls.Load() == 0 {
-				time.Sleep(time.Millisecond)
-			}
-			time.Sleep(20 * time.Millisecond)
+			// Every request waits on the one held lookup before it returns:
+			// none arrives late to find the cache already filled.
+			waitUntil(t, "every request waiting on one lookup", func() bool { return keyauth.Waiters(a, keyA) == n })
 			release()
 			wg.Wait()
 			close(errs)
@@ -173,9 +171,7 @@ func TestAuthenticate_WaiterLeavesWithItsRequest(t *testing.T) {
 		_, err := a.Authenticate(ctx, "Bearer "+keyA)
 		done <- err
 	}()
-	for store.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the request waiting on the lookup", func() bool { return keyauth.Waiters(a, keyA) == 1 })
 	cancel()
 	if err := <-done; resayil.ErrorCode(err) != resayil.EUNAVAILABLE {
 		t.Fatalf("err = %v, want unavailable", err)
@@ -183,9 +179,7 @@ func TestAuthenticate_WaiterLeavesWithItsRequest(t *testing.T) {
 	// The shared lookup was not canceled with the request that started it:
 	// it completes and fills the cache.
 	release()
-	for a.Len() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the lookup to fill the cache", func() bool { return a.Len() > 0 })
 	mustAuth(t, a, keyA)
 	if n := store.calls.Load(); n != 1 {
 		t.Errorf("store calls = %d, want 1", n)
@@ -358,9 +352,7 @@ func TestInvalidate_DuringLookup(t *testing.T) {
 		_, err := a.Authenticate(context.Background(), "Bearer "+keyA)
 		done <- err
 	}()
-	for store.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(t, "the request waiting on the lookup", func() bool { return keyauth.Waiters(a, keyA) == 1 })
 	a.InvalidateKeyID(1) // the revocation event arrives mid-lookup
 	release()            // the lookup returns the pre-revocation row
 	if err := <-done; err != nil {

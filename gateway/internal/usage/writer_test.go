@@ -162,36 +162,46 @@ func TestWriter_ReplayedEntryWrittenOnce(t *testing.T) {
 
 func TestWriter_TwoWritersShareTheWork(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b testenv.Backend) {
-		f := newFixture(t, b, 0)
+		// One stream, batches of 10, and no claims: writer 1 reads one
+		// batch and is held before writing it, so the rest of the stream
+		// can only go to writer 2; then writer 1 writes its batch. Both
+		// must write, each exactly its share, and nothing twice.
+		f := newFixture(t, b, 1)
 		var accounts []resayil.AccountID
 		for range 8 {
 			accounts = append(accounts, f.account(t, 10_000))
 		}
-		w1, w2 := f.start(t, f.config()), f.start(t, f.config())
-		const perAccount = 25
-		var wg sync.WaitGroup
+		const perAccount, batch = 25, 10
 		for _, a := range accounts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range perAccount {
-					if _, err := f.tryRequest(a, 10, resayil.Credits(1+i%7)); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}()
+			for i := range perAccount {
+				f.request(t, a, 10, resayil.Credits(1+i%7))
+			}
 		}
-		wg.Wait()
 		n := perAccount * len(accounts)
+		cfg := f.config()
+		cfg.BatchSize, cfg.ClaimMinIdle = batch, time.Hour
+		read, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		w1 := f.startOn(t, f.env.Client, f.db, cfg, usage.Hooks{BeforeWrite: func(ctx context.Context) {
+			once.Do(func() {
+				close(read)
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			})
+		}})
+		<-read // writer 1 holds its first batch, unwritten
+		w2 := f.start(t, cfg)
+		eventually(t, "writer 2 writing the rest", func() bool { return w2.Stats().Written == int64(n-batch) })
+		close(release)
 		f.waitWritten(t, n)
 		f.checkDurable(t, accounts...)
 		s1, s2 := w1.Stats(), w2.Stats()
-		if s1.Written+s2.Written != int64(n) || s1.Duplicates+s2.Duplicates != 0 {
-			t.Fatalf("writers wrote %d + %d (duplicates %d + %d), want %d in all and no duplicates",
-				s1.Written, s2.Written, s1.Duplicates, s2.Duplicates, n)
+		if s1.Written != batch || s2.Written != int64(n-batch) || s1.Duplicates+s2.Duplicates != 0 {
+			t.Fatalf("writers wrote %d + %d (duplicates %d + %d), want %d + %d and no duplicates",
+				s1.Written, s2.Written, s1.Duplicates, s2.Duplicates, batch, n-batch)
 		}
-		t.Logf("%s: writer 1 wrote %d in %d batches, writer 2 wrote %d in %d", b, s1.Written, s1.Batches, s2.Written, s2.Batches)
 	})
 }
 
