@@ -21,9 +21,6 @@ func Cost(totalTokens, per1k, multiplier int64) resayil.Credits {
 	return resayil.Credits(base * multiplier)
 }
 
-// MinimumCharge is the least any request on a backend costs.
-func MinimumCharge(multiplier int64) resayil.Credits { return resayil.Credits(multiplier) }
-
 // EstimatePromptTokens is the hold's prompt estimate: the UTF-8 bytes of
 // everything the upstream may turn into prompt tokens ÷ 2, rounded up. Real tokenizers average 3–4 bytes a
 // token, so this over-estimates, as an upper bound must.
