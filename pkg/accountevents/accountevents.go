@@ -39,6 +39,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -129,14 +130,14 @@ func Normalize(ev Event, now time.Time) (Event, error) {
 	if ev.At.IsZero() {
 		ev.At = now
 	}
-	ev.At = ev.At.UTC().Truncate(time.Microsecond)
+	ev.At = dbtime.Of(ev.At)
 	return ev, nil
 }
 
 // Resync returns the synthetic event a subscription delivers when it becomes
 // live or may have lost events.
 func Resync(now time.Time) Event {
-	return Event{Kind: KindResync, At: now.UTC().Truncate(time.Microsecond)}
+	return Event{Kind: KindResync, At: dbtime.Of(now)}
 }
 
 func field(name, msg string) error {

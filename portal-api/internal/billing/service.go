@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/accountevents"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
@@ -146,9 +147,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// clock returns the time as stored: UTC, whole microseconds (DATETIME(6)),
-// so SQLite's text timestamps compare in order.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// clock returns the time as stored (dbtime.Of), so SQLite's text
+// timestamps compare in order.
+func (s *Service) clock() time.Time { return dbtime.Of(s.now()) }
 
 // embedded reports whether the database is the live wallet.
 func (s *Service) embedded() bool { return s.live == nil }
