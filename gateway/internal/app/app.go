@@ -217,12 +217,7 @@ func (a *App) checks() []httpserver.Check {
 	}}
 	checks = append(checks, httpserver.Check{Name: "upstreams", Run: func(ctx context.Context) error { return a.Router.Check(ctx) }})
 	if a.cfg.RedisURL != "" {
-		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
-			if err := a.Redis.Ping(ctx).Err(); err != nil {
-				return errors.New("redis unreachable")
-			}
-			return nil
-		}})
+		checks = append(checks, httpserver.RedisCheck(a.Redis))
 	}
 	return checks
 }

@@ -202,12 +202,7 @@ func (a *App) checks() []httpserver.Check {
 		Run: a.DB.Ready,
 	}}
 	if a.Redis != nil {
-		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
-			if err := a.Redis.Ping(ctx).Err(); err != nil {
-				return errors.New("redis unreachable")
-			}
-			return nil
-		}})
+		checks = append(checks, httpserver.RedisCheck(a.Redis))
 	}
 	return checks
 }
