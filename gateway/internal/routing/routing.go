@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -409,7 +410,7 @@ func (r *Router) viaCloud(ctx context.Context, req Request, call Call, reason Re
 func (r *Router) eligible(model string, tried []string) []string {
 	var ids []string
 	for _, h := range r.hosts {
-		if !h.Healthy() || !h.Has(model) || contains(tried, h.ID) {
+		if !h.Healthy() || !h.Has(model) || slices.Contains(tried, h.ID) {
 			continue
 		}
 		if ids == nil {
@@ -418,13 +419,4 @@ func (r *Router) eligible(model string, tried []string) []string {
 		ids = append(ids, h.ID)
 	}
 	return ids
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
