@@ -4,9 +4,9 @@
 //
 // The gateway caches key lookups and account state so that a warm request
 // reads no database; these events are how a cache learns that an entry is
-// stale, within the 5 seconds the gateway issue allows. Two implementations
-// sit behind one pair of interfaces and pass one conformance suite
-// (accounteventstest):
+// stale, within 5 seconds (docs/architecture.md "Failure behaviour"). Two
+// implementations sit behind one pair of interfaces and pass one
+// conformance suite (accounteventstest):
 //
 //   - accounteventsredis: Redis pub/sub, for deployments with Redis.
 //   - accounteventssql: a row per event in the account_events table, polled

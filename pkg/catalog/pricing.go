@@ -2,7 +2,7 @@ package catalog
 
 import "github.com/resayil/portal/pkg/resayil"
 
-// Backend multipliers (DESIGN.md "Credits").
+// Backend multipliers (docs/architecture.md "Credits and holds").
 const (
 	LocalMultiplier int64 = 1
 	CloudMultiplier int64 = 2

@@ -9,9 +9,9 @@
 //
 // Serve tries backends in that order and stops at the first one whose first
 // event arrived: until then nothing has been sent to the client, so trying
-// another backend is invisible to it (STYLE.md example 10). Once the caller
-// has sent a byte it never comes back here: an upstream failure then ends
-// the stream with an error event.
+// another backend is invisible to it (ADR 4, failover before the first byte).
+// Once the caller has sent a byte it never comes back here: an upstream
+// failure then ends the stream with an error event.
 package routing
 
 import (

@@ -16,14 +16,14 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultInvoiceTTL is how long an invoice takes payments (the issue:
-	// 48 hours); a pending payment is expired after it.
+	// DefaultInvoiceTTL is how long an invoice takes payments, 48 hours; a
+	// pending payment is expired after it.
 	DefaultInvoiceTTL = 48 * time.Hour
 	// DefaultRecheckAge leaves a fresh payment to its webhook and its
 	// browser return: only payments at least this old are re-checked.
 	DefaultRecheckAge = 10 * time.Minute
 	// DefaultRecheckEvery is how often one pending payment is asked about
-	// at most (GetPaymentStatus is rate limited per account, §3.2).
+	// at most (MyFatoorah rate-limits GetPaymentStatus per merchant account).
 	DefaultRecheckEvery = 5 * time.Minute
 	// DefaultReminderBefore is when the renewal reminder goes out.
 	DefaultReminderBefore = 3 * 24 * time.Hour
