@@ -20,9 +20,9 @@ const (
 )
 
 // TestArchitecture: migrations imports only goose and the standard library
-// (STYLE.md 2.2 rule 9), so that pkg/testenv and the cmd/* programs can
-// import it and never the reverse. Test files are not production and may
-// import drivers.
+// (docs/architecture.md "Dependency rules"), so that pkg/testenv and the
+// cmd/* programs can import it and never the reverse. Test files are not
+// production and may import drivers.
 func TestArchitecture(t *testing.T) {
 	goTool := "go"
 	if root := os.Getenv("GOROOT"); root != "" {

@@ -98,7 +98,8 @@ func mariaDBServerDSN() string {
 
 // newMariaDB creates an empty database mig_<random> on the running MariaDB
 // and drops it when the test ends. A MariaDB that cannot be reached fails the
-// test: it is never skipped (STYLE.md 2.5).
+// test: it is never skipped (docs/architecture.md "Dependency rules", last
+// line).
 func newMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -388,7 +389,7 @@ func TestNew_UnknownDialect(t *testing.T) {
 }
 
 // TestDialects_SameFiles: every version exists in both dialects, under the
-// same file name (STYLE.md 2.3: NNNNN_verb_object.sql, numbered identically).
+// same file name (NNNNN_verb_object.sql, numbered identically; ADR 2).
 func TestDialects_SameFiles(t *testing.T) {
 	my, lite := migrationFiles(t, "mysql"), migrationFiles(t, "sqlite")
 	if diff := cmp.Diff(my, lite); diff != "" {

@@ -6,8 +6,9 @@ import (
 	"github.com/resayil/portal/pkg/archtest"
 )
 
-// TestArchitecture fails on an import that breaks the dependency rules of
-// STYLE.md 2.2 in this module's production packages.
+// TestArchitecture fails on an import that breaks the dependency rules
+// (docs/architecture.md "Dependency rules") in this module's production
+// packages.
 func TestArchitecture(t *testing.T) {
 	archtest.Check(t, archtest.Rules())
 }

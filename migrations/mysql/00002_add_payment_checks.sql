@@ -1,5 +1,5 @@
 -- +goose Up
--- Billing (issue 6). status_checked_at is when a replica last asked
+-- Billing (ADR 6). status_checked_at is when a replica last asked
 -- MyFatoorah about a pending payment: the reconciliation job claims a row by
 -- moving it forward with a conditional UPDATE, so several portal-api
 -- replicas never ask twice in one interval.

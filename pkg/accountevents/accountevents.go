@@ -4,9 +4,9 @@
 //
 // The gateway caches key lookups and account state so that a warm request
 // reads no database; these events are how a cache learns that an entry is
-// stale, within the 5 seconds the gateway issue allows. Two implementations
-// sit behind one pair of interfaces and pass one conformance suite
-// (accounteventstest):
+// stale, within 5 seconds (docs/architecture.md "Failure behaviour"). Two
+// implementations sit behind one pair of interfaces and pass one
+// conformance suite (accounteventstest):
 //
 //   - accounteventsredis: Redis pub/sub, for deployments with Redis.
 //   - accounteventssql: a row per event in the account_events table, polled
@@ -39,6 +39,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -129,14 +130,14 @@ func Normalize(ev Event, now time.Time) (Event, error) {
 	if ev.At.IsZero() {
 		ev.At = now
 	}
-	ev.At = ev.At.UTC().Truncate(time.Microsecond)
+	ev.At = dbtime.Of(ev.At)
 	return ev, nil
 }
 
 // Resync returns the synthetic event a subscription delivers when it becomes
 // live or may have lost events.
 func Resync(now time.Time) Event {
-	return Event{Kind: KindResync, At: now.UTC().Truncate(time.Microsecond)}
+	return Event{Kind: KindResync, At: dbtime.Of(now)}
 }
 
 func field(name, msg string) error {

@@ -1,6 +1,7 @@
 // Package archtest fails a test when a module's import graph breaks the
-// dependency rules of STYLE.md 2.2 (rules 1, 2, 7, 8 and 9). It is test-only:
-// production code never imports it (the rules below check that too).
+// dependency rules of docs/architecture.md "Dependency rules". It is
+// test-only: production code never imports it (the rules below check that
+// too).
 //
 // Loading the graph (Load, which runs `go list -deps`) is separate from
 // evaluating rules against it (Evaluate), so that every rule can be shown to

@@ -12,8 +12,9 @@ const (
 
 // TestOnly matches the packages that only tests (and the development fakes)
 // may import: the fakes of off-machine services, the test environment, this
-// package, the contract suites named <capability>test (STYLE.md 2.3), and
-// each service's test harness (gatewaytest, apitest).
+// package, the contract suites named <capability>test (docs/architecture.md
+// "Dependency rules"), and each service's test harness (gatewaytest,
+// apitest).
 var TestOnly = []string{
 	pkgModule + "/fake/...",
 	pkgModule + "/testenv/...",
@@ -32,18 +33,19 @@ var DevFakes = []string{
 
 // Rule names, as failures quote them.
 const (
-	RuleDomainStdlib      = "pkg/resayil imports only the standard library (STYLE.md 2.2 rule 1)"
-	RuleGatewayNotPortal  = "gateway never imports portal-api (STYLE.md 2.2 rule 2)"
-	RulePortalNotGateway  = "portal-api never imports gateway (STYLE.md 2.2 rule 2)"
-	RulePkgNotServices    = "pkg imports neither gateway nor portal-api (STYLE.md 2.2 rule 2)"
-	RuleNoTestOnly        = "production code never imports pkg/fake, pkg/testenv, pkg/archtest or contract suites (STYLE.md 2.2 rule 7)"
-	RuleHotPathNoDatabase = "the gateway's request path (relay, admission, routing, upstream) imports neither gorm.io nor database/sql (STYLE.md 2.2 rule 8)"
-	RuleMigrationsGoose   = "migrations imports only goose and the standard library (STYLE.md 2.2 rule 9)"
+	RuleDomainStdlib      = "pkg/resayil imports only the standard library"
+	RuleGatewayNotPortal  = "gateway never imports portal-api"
+	RulePortalNotGateway  = "portal-api never imports gateway"
+	RulePkgNotServices    = "pkg imports neither gateway nor portal-api"
+	RuleNoTestOnly        = "production code never imports pkg/fake, pkg/testenv, pkg/archtest or contract suites"
+	RuleHotPathNoDatabase = "the gateway's request path (relay, admission, routing, upstream) imports neither gorm.io nor database/sql"
+	RuleMigrationsGoose   = "migrations imports only goose and the standard library"
 )
 
-// Rules returns the dependency rules of STYLE.md 2.2 that an import graph can
-// show. Every module checks all of them: a rule whose From matches none of a
-// module's packages (or packages that do not exist yet) passes trivially.
+// Rules returns the dependency rules (docs/architecture.md "Dependency
+// rules") that an import graph can show. Every module checks all of them: a
+// rule whose From matches none of a module's packages (or packages that do
+// not exist yet) passes trivially.
 func Rules() []Rule {
 	return []Rule{
 		{

@@ -2,7 +2,7 @@ package catalog
 
 import "github.com/resayil/portal/pkg/resayil"
 
-// Backend multipliers (DESIGN.md "Credits").
+// Backend multipliers (docs/architecture.md "Credits and holds").
 const (
 	LocalMultiplier int64 = 1
 	CloudMultiplier int64 = 2
@@ -20,9 +20,6 @@ func Cost(totalTokens, per1k, multiplier int64) resayil.Credits {
 	}
 	return resayil.Credits(base * multiplier)
 }
-
-// MinimumCharge is the least any request on a backend costs.
-func MinimumCharge(multiplier int64) resayil.Credits { return resayil.Credits(multiplier) }
 
 // EstimatePromptTokens is the hold's prompt estimate: the UTF-8 bytes of
 // everything the upstream may turn into prompt tokens ÷ 2, rounded up. Real tokenizers average 3–4 bytes a

@@ -1,8 +1,8 @@
 // Package cloudbudget counts the platform's cloud requests per day against a
-// daily cap (DESIGN.md: 500 cloud requests a day, days in Asia/Kuwait time):
-// the gateway takes one request of today's budget before it sends anything
-// to the cloud, and portal-api's `cloud-budget set --today N` raises or
-// lowers today's cap. Both use the same Store.
+// daily cap (500 cloud requests a day by default, days in Asia/Kuwait time;
+// ADR 4): the gateway takes one request of today's budget before it sends
+// anything to the cloud, and portal-api's `cloud-budget set --today N` raises
+// or lowers today's cap. Both use the same Store.
 //
 // Two implementations sit behind Store and pass one conformance suite
 // (cloudbudgettest), concurrency included:
@@ -83,7 +83,7 @@ func (s State) Percent() int64 {
 // Threshold is an alert level, a percentage of the day's cap.
 type Threshold int
 
-// The admin alerts of DESIGN.md: at 80 % and at 100 % of the day's budget.
+// The admin alerts (ADR 4): at 80 % and at 100 % of the day's budget.
 const (
 	Alert80  Threshold = 80
 	Alert100 Threshold = 100

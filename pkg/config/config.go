@@ -1,14 +1,14 @@
 // Package config loads a binary's typed configuration from RESAYIL_*
 // environment variables (caarlos0/env), turns parse failures into one line
-// naming the variable, and prints the loaded values with secrets redacted.
+// naming the variable, and lists the loaded values with secrets redacted.
 // Only cmd/* programs call it: no other package reads the environment.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
@@ -17,8 +17,8 @@ import (
 // Prefix starts every variable the product reads.
 const Prefix = "RESAYIL_"
 
-// Secret is a string that never prints: fmt, logs and the start-up dump show
-// it redacted. Call Reveal to use the value.
+// Secret is a string that never prints: fmt, encoders, slog and the start-up
+// log line (Fields) show it redacted. Call Reveal to use the value.
 type Secret string
 
 // String redacts the value.
@@ -32,8 +32,9 @@ func (s Secret) String() string {
 // MarshalText redacts the value in JSON and text encoders.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// LogValue redacts the value in slog.
-func (s Secret) LogValue() string { return s.String() }
+// LogValue redacts the value in slog: Secret is a slog.LogValuer, so every
+// handler, text or JSON, logs the redaction whatever its ReplaceAttr.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Reveal returns the secret value.
 func (s Secret) Reveal() string { return string(s) }
@@ -105,17 +106,6 @@ func fieldKeys(t reflect.Type, prefix string) map[string]string {
 		}
 	}
 	return out
-}
-
-// Dump lists every variable of cfg with its value, secrets redacted, sorted
-// by name, one `NAME=value` per line.
-func Dump(cfg any) string {
-	var lines []string
-	walk(reflect.ValueOf(cfg), "", func(key string, v reflect.Value) {
-		lines = append(lines, fmt.Sprintf("%s%s=%v", Prefix, key, v.Interface()))
-	})
-	sort.Strings(lines)
-	return strings.Join(lines, "\n")
 }
 
 // Fields returns the variables of cfg with their values, secrets redacted,

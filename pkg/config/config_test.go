@@ -1,7 +1,10 @@
 package config_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -91,24 +94,76 @@ func TestAutoMigrate_ProductionDefaultsOff(t *testing.T) {
 	}
 }
 
-func TestDump_RedactsSecrets(t *testing.T) {
+func TestFields_RedactsSecrets(t *testing.T) {
 	var c sample
 	if err := config.Load(&c, []string{"RESAYIL_TOKEN=s3cret-value", "RESAYIL_DB_DSN=root:pw@tcp(db:3306)/x", "RESAYIL_REDIS_URL=redis://:pw@r:6379/0"}); err != nil {
 		t.Fatal(err)
 	}
-	out := config.Dump(&c)
-	for _, leak := range []string{"s3cret-value", "pw@", ":pw"} {
-		if strings.Contains(out, leak) {
-			t.Fatalf("dump leaks %q:\n%s", leak, out)
+	f := config.Fields(&c)
+	for k, v := range f {
+		for _, leak := range []string{"s3cret-value", "pw@", ":pw"} {
+			if strings.Contains(v, leak) {
+				t.Fatalf("%s=%s leaks %q", k, v, leak)
+			}
 		}
 	}
-	for _, want := range []string{"RESAYIL_TOKEN=[redacted]", "RESAYIL_PORT=8080", "RESAYIL_ENV=development"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("dump misses %q:\n%s", want, out)
+	for k, want := range map[string]string{
+		"RESAYIL_TOKEN": "[redacted]", "RESAYIL_DB_DSN": "[redacted]", "RESAYIL_REDIS_URL": "[redacted]",
+		"RESAYIL_PORT": "8080", "RESAYIL_ENV": "development",
+	} {
+		if f[k] != want {
+			t.Errorf("%s = %q, want %q (fields %v)", k, f[k], want, f)
 		}
 	}
-	if f := config.Fields(&c); f["RESAYIL_TOKEN"] != "[redacted]" || f["RESAYIL_PORT"] != "8080" {
-		t.Fatalf("fields: %v", f)
+}
+
+// TestSecret_SlogPrintsTheRedaction logs a Secret through slog's text and
+// JSON handlers, as an attribute, inside a group, through With and as
+// slog.Any: every line holds the redaction and never the value. slog
+// resolves the Secret (a slog.LogValuer) before any handler code sees it, so
+// even a ReplaceAttr that formats the raw value (%#v, which bypasses String
+// and MarshalText) sees only the redaction.
+func TestSecret_SlogPrintsTheRedaction(t *testing.T) {
+	const value = "s3cret-value"
+	s := config.Secret(value)
+	seen := func(t *testing.T) func([]string, slog.Attr) slog.Attr {
+		return func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key != "token" {
+				return a
+			}
+			if a.Value.Kind() != slog.KindString || a.Value.String() != "[redacted]" {
+				t.Errorf("a handler sees token as %s %#v, want the string [redacted]", a.Value.Kind(), a.Value.Any())
+			}
+			if raw := fmt.Sprintf("%#v", a.Value.Any()); strings.Contains(raw, value) {
+				t.Errorf("a handler can print the secret: %s", raw)
+			}
+			return a
+		}
+	}
+	for name, newHandler := range map[string]func(*bytes.Buffer, *slog.HandlerOptions) slog.Handler{
+		"text": func(b *bytes.Buffer, o *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(b, o) },
+		"json": func(b *bytes.Buffer, o *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(b, o) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			log := slog.New(newHandler(&b, &slog.HandlerOptions{ReplaceAttr: seen(t)}))
+			log.Info("attr", "token", s)
+			log.Info("group", slog.Group("cfg", "token", s))
+			log.With("token", s).Info("with")
+			log.Info("any", slog.Any("token", s))
+			out := b.String()
+			if strings.Contains(out, value) {
+				t.Fatalf("slog printed the secret:\n%s", out)
+			}
+			if n := strings.Count(out, "[redacted]"); n != 4 {
+				t.Fatalf("want the redaction on each of 4 lines, found %d:\n%s", n, out)
+			}
+		})
+	}
+	var b bytes.Buffer
+	slog.New(slog.NewTextHandler(&b, nil)).Info("empty", "token", config.Secret(""))
+	if !strings.Contains(b.String(), `token=""`) {
+		t.Fatalf("an empty Secret logs as empty: %s", b.String())
 	}
 }
 

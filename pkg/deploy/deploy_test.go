@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ func TestDockerfiles(t *testing.T) {
 			lines := dockerfileLines(t, path)
 
 			for _, m := range workspaceModules(t, root) {
-				if !containsLine(lines, "COPY "+m+"/go.mod "+m+"/go.sum "+m+"/") {
+				if !slices.Contains(lines, "COPY "+m+"/go.mod "+m+"/go.sum "+m+"/") {
 					t.Errorf("%s does not copy %s/go.mod and go.sum: workspace mode needs every module of go.work", path, m)
 				}
 			}
@@ -71,7 +72,7 @@ func TestDockerfiles(t *testing.T) {
 					t.Errorf("final stage does not copy %s", want)
 				}
 			}
-			if !containsLine(final, `ENTRYPOINT ["/`+name+`"]`) {
+			if !slices.Contains(final, `ENTRYPOINT ["/`+name+`"]`) {
 				t.Errorf(`final stage lacks ENTRYPOINT ["/%s"]`, name)
 			}
 			if user := instruction(final, "USER"); user == "" || user == "root" || strings.HasPrefix(user, "0") {
@@ -109,7 +110,7 @@ func TestComposeConfig(t *testing.T) {
 	file := filepath.Join(root, "docker-compose.yml")
 	required := requiredVars(t, file)
 	for _, want := range []string{"MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD", "REDIS_PASSWORD", "RESAYIL_JWT_SECRET", "RESAYIL_ADMIN_PASSWORD"} {
-		if !contains(required, want) {
+		if !slices.Contains(required, want) {
 			t.Errorf("docker-compose.yml does not require %s with ${%s:?message}", want, want)
 		}
 	}
@@ -244,24 +245,6 @@ func dockerfileLines(t *testing.T, path string) []string {
 		cur.Reset()
 	}
 	return lines
-}
-
-func containsLine(lines []string, want string) bool {
-	for _, l := range lines {
-		if l == want {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, want string) bool {
-	for _, s := range list {
-		if s == want {
-			return true
-		}
-	}
-	return false
 }
 
 // buildCommand returns the one `RUN CGO_ENABLED=0 go build ...` command.
@@ -452,7 +435,7 @@ func requiredVars(t *testing.T, path string) []string {
 	var names []string
 	s := withoutComments(readFile(t, path))
 	for _, ref := range strings.Split(s, "${")[1:] {
-		if name, _, ok := strings.Cut(ref, ":?"); ok && isVarName(name) && !contains(names, name) {
+		if name, _, ok := strings.Cut(ref, ":?"); ok && isVarName(name) && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
@@ -477,7 +460,7 @@ func interpolatedVars(s string) []string {
 	var names []string
 	for _, ref := range strings.Split(s, "${")[1:] {
 		end := strings.IndexAny(ref, ":-?}")
-		if end > 0 && isVarName(ref[:end]) && !contains(names, ref[:end]) {
+		if end > 0 && isVarName(ref[:end]) && !slices.Contains(names, ref[:end]) {
 			names = append(names, ref[:end])
 		}
 	}

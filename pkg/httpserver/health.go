@@ -2,10 +2,12 @@ package httpserver
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // Check is one readiness probe. A Required check that fails makes the
@@ -79,4 +81,16 @@ func MountHealth(app *fiber.App, checks []Check) {
 		}
 		return c.JSON(r)
 	})
+}
+
+// RedisCheck is the readiness probe of a binary that needs Redis: a
+// required check named "redis" that pings it. Its error names no address,
+// since /readyz may be reachable by more than the operators.
+func RedisCheck(client redis.Cmdable) Check {
+	return Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
+		if err := client.Ping(ctx).Err(); err != nil {
+			return errors.New("redis unreachable")
+		}
+		return nil
+	}}
 }

@@ -1,5 +1,6 @@
 // Package myfatoorahsig computes and checks the MyFatoorah-Signature header
-// that MyFatoorah puts on its webhooks (external-apis.md §3.10).
+// that MyFatoorah puts on its webhooks: base64 of an HMAC-SHA256, keyed by
+// the webhook secret, over a canonical text of the event's fields.
 //
 // It exists as its own small package because two sides must agree on the
 // exact same bytes: the fake MyFatoorah (pkg/fake/fakemyfatoorah) signs the
@@ -29,7 +30,7 @@ import (
 )
 
 // Header is the HTTP header that carries the signature. Look it up with
-// http.Header.Get, which is case-insensitive as §3.10 requires.
+// http.Header.Get, which is case-insensitive, as HTTP header names are.
 const Header = "MyFatoorah-Signature"
 
 var (
@@ -113,8 +114,9 @@ func phpString(v any) string {
 
 // phpNumber formats a JSON number literal the way PHP's json_decode then
 // string cast does: integer literals that fit int64 stay integers, anything
-// else becomes a float. How MyFatoorah formats non-integer numbers is
-// UNCONFIRMED (§3.10); its amounts are strings, so this rarely matters.
+// else becomes a float. MyFatoorah's documentation does not say how it
+// formats non-integer numbers; its amounts are strings, so this rarely
+// matters.
 func phpNumber(lit string) string {
 	if !strings.ContainsAny(lit, ".eE") {
 		if n, err := strconv.ParseInt(lit, 10, 64); err == nil {

@@ -13,8 +13,9 @@ import (
 
 const secret = "test-webhook-secret"
 
-// The synthetic vectors of external-apis.md §3.10. The V1 Data keys are in
-// the docs' order, not sorted, so the test also proves the sorting.
+// Synthetic vectors: webhook bodies in MyFatoorah's documented shapes, with
+// their canonical text and their signature under secret. The V1 Data keys are
+// in the docs' order, not sorted, so the test also proves the sorting.
 const (
 	v1Body = `{"EventType":1,"Event":"TransactionsStatusChanged","DateTime":"04032021211615","CountryIsoCode":"KWT","Data":{` +
 		`"InvoiceId":586170,"InvoiceReference":"2021000184","CreatedDate":"04032021211555",` +
@@ -146,7 +147,7 @@ func TestV2_ReferenceVector(t *testing.T) {
 func TestV2_IDAsStringAndNewReferenceStillVerify(t *testing.T) {
 	// The docs type Invoice.Id as a string; the signed text is the same.
 	body := strings.Replace(v2Body, `"Id":6409988`, `"Id":"6409988"`, 1)
-	// The signature does not cover Event.Reference or the amount (§3.10).
+	// The signature does not cover Event.Reference or the amount.
 	body = strings.Replace(body, "WH-626519", "WH-999999", 1)
 	body = strings.Replace(body, `"ValueInBaseCurrency":5.000`, `"ValueInBaseCurrency":0.001`, 1)
 	if err := myfatoorahsig.VerifyV2([]byte(body), secret, v2Signature); err != nil {
@@ -194,7 +195,8 @@ func TestV2_EventCodes(t *testing.T) {
 	}
 }
 
-// hmacB64 is §3.10 written out independently of the package under test.
+// hmacB64 is the signature written out independently of the package under
+// test: base64 of HMAC-SHA256 of the canonical text, keyed by the secret.
 func hmacB64(canonical string) string {
 	h := hmac.New(sha256.New, []byte(secret))
 	h.Write([]byte(canonical))

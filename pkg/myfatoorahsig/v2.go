@@ -15,7 +15,7 @@ const (
 
 // V2 field lists, resolved relative to Data, signed in this order with no
 // sorting. These come from independent integrations that agree, not from a
-// retrievable docs sentence (§3.10, marked S).
+// sentence of MyFatoorah's documentation.
 var (
 	paymentStatusFields = []string{
 		"Invoice.Id", "Invoice.Status", "Transaction.Status",
@@ -73,7 +73,7 @@ func SignV2(body []byte, secret string) (string, error) {
 //
 // The V2 signature covers neither the amount nor Event.Reference: a valid
 // signature proves the sender, not that the amount is right or that the
-// event is new. Confirm with GetPaymentStatus (§3.11).
+// event is new. Confirm with GetPaymentStatus.
 func VerifyV2(body []byte, secret, signature string) error {
 	c, err := canonicalV2Event(body)
 	if err != nil {

@@ -15,10 +15,10 @@
 // that made 10 requests has 20 left at once; after a downgrade it waits at
 // most one emission interval of the new limit.
 //
-// Two implementations sit behind the Limiter interface (DESIGN.md "Two ways
-// to run"): ratelimitmem for the single embedded gateway, ratelimitredis for
-// many gateway replicas sharing one limit. Both pass ratelimittest's
-// conformance suite.
+// Two implementations sit behind the Limiter interface (docs/architecture.md
+// "Two ways to run"): ratelimitmem for the single embedded gateway,
+// ratelimitredis for many gateway replicas sharing one limit. Both pass
+// ratelimittest's conformance suite.
 package ratelimit
 
 import (

@@ -8,7 +8,7 @@ import (
 )
 
 // Grant adds credits to an account: a subscription, a top-up, an admin
-// adjustment or a refund (DESIGN.md "Accounts").
+// adjustment or a refund (docs/architecture.md "Credits and holds").
 type Grant struct {
 	// Reference is unique per grant and makes it apply once:
 	// payment:<payment id>, subscription:<subscription id>, admin:<uuid>,

@@ -27,11 +27,12 @@ func validRequestID(id string) bool {
 type Hold struct {
 	// RequestID is the billing id the gateway generated; the hold, the
 	// debit and the usage record are all keyed by it. Never a client's
-	// X-Request-Id (DESIGN.md "Billing ids").
+	// X-Request-Id (docs/architecture.md "A request's path through the
+	// gateway", step 6).
 	RequestID string
 	Account   resayil.AccountID
-	// Amount is the upper bound of the request's cost (DESIGN.md
-	// "Reservation").
+	// Amount is the upper bound of the request's cost (docs/architecture.md
+	// "Credits and holds").
 	Amount resayil.Credits
 	// MinAmount is the least the request can run with: the minimum charge
 	// (1 credit × the multiplier). Below it Reserve fails with

@@ -33,8 +33,8 @@ type Usage struct {
 type Settlement struct {
 	RequestID string
 	Account   resayil.AccountID
-	// Cost is what the request should pay (DESIGN.md "Credits"); the debit is
-	// at most the hold plus the free balance.
+	// Cost is what the request should pay (docs/architecture.md "Credits
+	// and holds"); the debit is at most the hold plus the free balance.
 	Cost resayil.Credits
 	Usage
 }

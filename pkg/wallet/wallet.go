@@ -1,6 +1,7 @@
 // Package wallet reserves and settles the credits an API request spends, and
 // applies the grants that fund an account. It is the one place that enforces
-// DESIGN.md invariants 1 and 2 for money in flight:
+// invariants 1 and 2 (docs/architecture.md "The invariants, and the test
+// that holds each") for money in flight:
 //
 //   - Invariant 1: a request is admitted only if its reservation (a hold) fits
 //     the balance, checked and taken in one atomic step, so that under any
@@ -11,10 +12,10 @@
 //     most once, and a grant reference is applied at most once, however many
 //     times, and however concurrently, the call is repeated.
 //
-// Two implementations sit behind Wallet (DESIGN.md "Two ways to run"):
-// walletsql for the embedded mode, where the SQLite (or MySQL) database is
-// the wallet shared by gateway and portal-api, and walletredis for
-// production, where Redis holds the live balances and the database is the
+// Two implementations sit behind Wallet (docs/architecture.md "Two ways to
+// run"): walletsql for the embedded mode, where the SQLite (or MySQL)
+// database is the wallet shared by gateway and portal-api, and walletredis
+// for production, where Redis holds the live balances and the database is the
 // durable record. Both pass wallettest's conformance suite, concurrency
 // included, so the gateway's admission code is the same in both modes.
 //
@@ -85,8 +86,8 @@ type Wallet interface {
 	// or not, returns applied=false and changes nothing. In embedded mode it
 	// also writes the credit_ledger row (the durable record) in the same
 	// transaction; in Redis mode the ledger row is committed to the database
-	// first by the caller (DESIGN.md "Redis mode"). An invalid Grant wraps
-	// ErrInvalid.
+	// first by the caller (docs/architecture.md "Two ways to run"). An
+	// invalid Grant wraps ErrInvalid.
 	Credit(ctx context.Context, g Grant) (applied bool, err error)
 
 	// Balance returns the account's balance, what live holds take from it

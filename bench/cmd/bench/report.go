@@ -367,7 +367,8 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// targetsTable is the report's section on the targets.
+// targetsTable is the report's section on the gateway's targets (each
+// limit is in targets; bench/README.md "Targets" lists them).
 func (r *report) targetsTable() string {
 	var b strings.Builder
 	b.WriteString("## Targets (Redis mode, the production path; embedded for information)\n\n")

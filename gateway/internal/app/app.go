@@ -173,10 +173,10 @@ func (a *App) redisMode() error {
 	if err != nil {
 		return fmt.Errorf("redis URL: %w", err)
 	}
-	// Redis down must be a 503 at once (issue 4 "Failure behaviour"). By
-	// default go-redis dials 5 times 100 ms apart for each of a command's 4
-	// attempts, so every request waited about 1.7 s for its 503 while
-	// Redis refused connections. One dial per attempt answers in about
+	// Redis down must be a 503 at once (docs/architecture.md "Failure
+	// behaviour"). By default go-redis dials 5 times 100 ms apart for each of
+	// a command's 4 attempts, so every request waited about 1.7 s for its 503
+	// while Redis refused connections. One dial per attempt answers in about
 	// 0.1 s; the command retries (MaxRetries) still cover a transient error.
 	if opt.DialerRetries == 0 {
 		opt.DialerRetries = 1
@@ -217,12 +217,7 @@ func (a *App) checks() []httpserver.Check {
 	}}
 	checks = append(checks, httpserver.Check{Name: "upstreams", Run: func(ctx context.Context) error { return a.Router.Check(ctx) }})
 	if a.cfg.RedisURL != "" {
-		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
-			if err := a.Redis.Ping(ctx).Err(); err != nil {
-				return errors.New("redis unreachable")
-			}
-			return nil
-		}})
+		checks = append(checks, httpserver.RedisCheck(a.Redis))
 	}
 	return checks
 }

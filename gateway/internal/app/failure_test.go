@@ -1,7 +1,7 @@
 package app_test
 
-// Failure behaviour (issue 4 "Failure behaviour", "Tests that must exist"):
-// several gateway processes sharing one database and one Redis, Redis and
+// Failure behaviour (docs/architecture.md "Failure behaviour"): several
+// gateway processes sharing one database and one Redis, Redis and
 // the database taken away and given back through TCP proxies, Redis
 // emptied under load, holds of a gateway that died, a clean shutdown in
 // the middle of streams, and the metrics' model labels. Every gateway is
@@ -432,15 +432,16 @@ func deletePrefix(t *testing.T, g *gatewaytest.Gateway) int {
 // deployment while requests run. Requests keep being served; balances
 // reload from the database; a grant is applied once; the gateway serves on.
 //
-// What the test tolerates, and why (DESIGN.md "Redis mode, what is
-// durable"): usage settled in Redis but not yet written to the database
-// when Redis lost it is lost (no usage record, no debit anywhere: the
-// user's gain). Usage the writer had already read when Redis lost it is
-// written after the balance was reloaded without it, so the live balance
-// ends that many credits above the durable one (the user's gain again, and
-// `ledger verify` reports it). Both are bounded by the requests that
-// finished in the last moments before the flush: the test allows those
-// that finished within 500 ms (5 usage flush intervals) before it.
+// What the test tolerates, and why (docs/architecture.md "Two ways to run":
+// Redis mode's record of truth is the database): usage settled in Redis but
+// not yet written to the database when Redis lost it is lost (no usage
+// record, no debit anywhere: the user's gain). Usage the writer had already
+// read when Redis lost it is written after the balance was reloaded without
+// it, so the live balance ends that many credits above the durable one (the
+// user's gain again, and `ledger verify` reports it). Both are bounded by the
+// requests that finished in the last moments before the flush: the test
+// allows those that finished within 500 ms (5 usage flush intervals) before
+// it.
 func TestFailure_RedisFlushedUnderLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

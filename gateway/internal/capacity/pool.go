@@ -3,6 +3,7 @@ package capacity
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -269,13 +270,8 @@ func (p *Pool) AcquireEarly(ctx context.Context, r Request, early *Early) (*Slot
 
 func usable(hosts []Host, ids []string) bool {
 	for _, h := range hosts {
-		if h.Slots <= 0 {
-			continue
-		}
-		for _, id := range ids {
-			if id == h.ID {
-				return true
-			}
+		if h.Slots > 0 && slices.Contains(ids, h.ID) {
+			return true
 		}
 	}
 	return false

@@ -19,8 +19,9 @@ import (
 	"github.com/resayil/portal/pkg/wallet"
 )
 
-// Plans inserts the three seeded tiers of DESIGN.md (the portal's seeder
-// owns them in production; the gateway only reads them).
+// Plans inserts the three tiers that `portal-api seed` writes, Basic, Pro
+// and Enterprise (the portal's seeder owns them in production; the gateway
+// only reads them).
 func Plans(t testing.TB, db *database.DB) {
 	t.Helper()
 	now := time.Now().UTC()

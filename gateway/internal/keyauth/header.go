@@ -8,7 +8,8 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 )
 
-// keyPrefix starts every Resayil API key (issue 3: "sk-" and base62).
+// keyPrefix starts every Resayil API key: "sk-", then base62 (apikey,
+// in portal-api, makes them).
 const keyPrefix = "sk-"
 
 // maxKeyLen bounds what is hashed: real keys are about 50 bytes, and a

@@ -1,12 +1,12 @@
 // Package keyauth turns an "Authorization: Bearer sk-..." header into the
 // resayil.Principal a gateway request acts for.
 //
-// The request path reads no database (STYLE.md 2.2 rule 8; issue 4 "a warm
-// request reads no database"): keys are looked up by their SHA-256 in a
-// bounded in-process cache, and only a miss reaches the KeyStore, through
-// one shared lookup however many requests miss the same key at once. Unknown,
-// revoked and disabled keys are cached too (negative entries, a short TTL),
-// so a flood of bad keys does not become a flood of queries.
+// A warm request reads no database (docs/architecture.md "Dependency rules"):
+// keys are looked up by their SHA-256 in a bounded in-process cache, and only
+// a miss reaches the KeyStore, through one shared lookup however many
+// requests miss the same key at once. Unknown, revoked and disabled keys are
+// cached too (negative entries, a short TTL), so a flood of bad keys does not
+// become a flood of queries.
 //
 // Freshness: account-changed events (pkg/accountevents, through
 // HandleEvent) call the Invalidate methods, which is how a revoked key, a
@@ -18,8 +18,9 @@
 //
 // Availability: a store failure never lets a request through. A key that
 // was cached before the store went down keeps working for up to
-// Config.MaxStale (issue 4: "Database down, Redis mode: warm keys are still
-// served"); a key that was not answers resayil.EUNAVAILABLE.
+// Config.MaxStale, so that in Redis mode a database outage does not stop
+// warm keys (docs/architecture.md "Failure behaviour"); a key that was not
+// cached answers resayil.EUNAVAILABLE.
 //
 // The package imports no database code; keystore is the SQL KeyStore.
 package keyauth

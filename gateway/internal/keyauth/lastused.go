@@ -34,11 +34,10 @@ type LastUsedConfig struct {
 	Logger *slog.Logger
 }
 
-// LastUsedFlusher collects the ids of keys that authenticated requests
-// used and writes their last-used time in one batch per interval, off the
-// request path: the gateway's request path makes no database writes (STYLE.md
-// 2.2 rule 8; issue 4 "the key's last-used time is updated in batches").
-// Close flushes what is left (invariant 7).
+// LastUsedFlusher collects the ids of keys that authenticated requests used
+// and writes their last-used time in one batch per interval, off the request
+// path: a warm request makes no database write (docs/architecture.md
+// "Dependency rules"). Close flushes what is left (invariant 7).
 type LastUsedFlusher struct {
 	store UsageMarker
 	cfg   LastUsedConfig

@@ -11,7 +11,8 @@ import (
 
 // Plans tells the Authenticator what the Basic plan allows right now: an
 // account without an active subscription, or whose cached subscription has
-// expired, gets Basic's limits and models (DESIGN.md "Tiers").
+// expired, gets Basic's limits and models (docs/architecture.md "Credits
+// and holds").
 type Plans interface {
 	Basic() resayil.Plan
 }

@@ -68,8 +68,9 @@ func eachAuthBackend(t *testing.T, cfg keyauth.Config, fn func(t *testing.T, e *
 	}
 }
 
-// TestAuth_WarmRequestQueriesNothing is issue 4's "a test counts database
-// queries and finds none on a warm request", counted at the driver.
+// TestAuth_WarmRequestQueriesNothing: a warm request (its key already
+// cached) makes no database query, counted at the driver
+// (docs/architecture.md "Dependency rules").
 func TestAuth_WarmRequestQueriesNothing(t *testing.T) {
 	eachAuthBackend(t, keyauth.Config{}, func(t *testing.T, e *authEnv) {
 		u := e.fx.user()
@@ -215,7 +216,8 @@ func TestAuth_PlanChange(t *testing.T) {
 }
 
 // TestAuth_StoreDown: the database goes away; keys already cached keep
-// working (issue 4, Redis mode), a key that is not answers unavailable.
+// working (as in Redis mode, docs/architecture.md "Failure behaviour"), a
+// key that is not answers unavailable.
 func TestAuth_StoreDown(t *testing.T) {
 	cfg := keyauth.Config{PositiveTTL: 30 * time.Second, MaxStale: 10 * time.Minute, LookupTimeout: 2 * time.Second}
 	eachAuthBackend(t, cfg, func(t *testing.T, e *authEnv) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/resayil/portal/gateway/internal/keyauth"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -48,9 +49,8 @@ func New(db *database.DB, cfg Config) *Store {
 	return s
 }
 
-// clock is the current time as stored: UTC, whole microseconds (MySQL
-// DATETIME(6)), so that SQLite's text timestamps compare in time order.
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// clock is the current time as stored (dbtime.Of).
+func (s *Store) clock() time.Time { return dbtime.Of(s.now()) }
 
 // planColumns are the columns of subscription_plans a resayil.Plan needs,
 // in scan order.
@@ -151,7 +151,7 @@ const markUsedBatch = 500
 // last_used_at already later than at (another gateway flushed after us) is
 // left alone.
 func (s *Store) MarkUsed(ctx context.Context, ids []resayil.APIKeyID, at time.Time) error {
-	at = at.UTC().Truncate(time.Microsecond)
+	at = dbtime.Of(at)
 	for len(ids) > 0 {
 		n := min(len(ids), markUsedBatch)
 		args := make([]any, 0, n+2)

@@ -1,8 +1,11 @@
 // Package relay moves an upstream's answer to the client: it reads SSE
-// events from the upstream, writes and flushes each one as it arrives,
-// keeps an idle client connection alive, notices a client that left (a
-// failed write or flush) and cancels the upstream, and counts what was
-// generated so the request is billed for exactly that (invariant 6).
+// events from the upstream and writes each one as it arrives, flushing it
+// to the client unless the next event is already waiting (Stream: a burst
+// goes out in one flush, nothing waits behind a quiet upstream), keeps an
+// idle client connection alive, notices a client that left (a failed write
+// or flush) and cancels the upstream, and counts what was generated so the
+// request is billed for exactly that (invariant 6, docs/architecture.md
+// "The invariants, and the test that holds each").
 package relay
 
 import (

@@ -179,8 +179,9 @@ func Stream(w *bufio.Writer, first []byte, ev *Events, o StreamOptions) Result {
 					// the two this select saw first.
 					return shutdown(w, res)
 				}
-				// The stream ended without [DONE]: Ollama's way of failing
-				// mid-stream (external-apis.md §2.2).
+				// The stream ended without [DONE]: that is how Ollama's
+				// OpenAI-compatible endpoint fails mid-stream, so it is an
+				// upstream error, never a clean end.
 				res.Outcome = UpstreamError
 				writeError(w, "The model stopped answering before finishing. Please retry.", "upstream_error")
 				return res

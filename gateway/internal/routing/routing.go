@@ -9,15 +9,16 @@
 //
 // Serve tries backends in that order and stops at the first one whose first
 // event arrived: until then nothing has been sent to the client, so trying
-// another backend is invisible to it (STYLE.md example 10). Once the caller
-// has sent a byte it never comes back here: an upstream failure then ends
-// the stream with an error event.
+// another backend is invisible to it (ADR 4, failover before the first byte).
+// Once the caller has sent a byte it never comes back here: an upstream
+// failure then ends the stream with an error event.
 package routing
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -409,7 +410,7 @@ func (r *Router) viaCloud(ctx context.Context, req Request, call Call, reason Re
 func (r *Router) eligible(model string, tried []string) []string {
 	var ids []string
 	for _, h := range r.hosts {
-		if !h.Healthy() || !h.Has(model) || contains(tried, h.ID) {
+		if !h.Healthy() || !h.Has(model) || slices.Contains(tried, h.ID) {
 			continue
 		}
 		if ids == nil {
@@ -418,13 +419,4 @@ func (r *Router) eligible(model string, tried []string) []string {
 		ids = append(ids, h.ID)
 	}
 	return ids
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

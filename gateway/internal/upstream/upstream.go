@@ -27,7 +27,8 @@ import (
 // Kind names a backend kind; it is what x-resayil-backend says.
 type Kind string
 
-// Backend kinds and their credit multipliers (DESIGN.md "Credits").
+// Backend kinds; catalog.LocalMultiplier and catalog.CloudMultiplier are
+// their credit multipliers (docs/architecture.md "Credits and holds").
 const (
 	Local Kind = "local"
 	Cloud Kind = "cloud"

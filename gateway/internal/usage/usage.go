@@ -1,7 +1,7 @@
 // Package usage is the background writer of Redis mode: it moves the usage
 // events that walletredis Settle appends to the Redis usage streams into the
 // database, as usage_records rows and debits of wallets.balance_credits
-// (DESIGN.md "Redis mode, what is durable"; issue 4 §8 "Usage").
+// (docs/architecture.md "Two ways to run").
 //
 // # Delivery
 //
@@ -32,13 +32,14 @@
 //
 // Database down: the batch's transaction fails, its entries stay pending and
 // in memory, and the Writer retries the same batch with backoff, reading
-// nothing new meanwhile, until the database returns; nothing is lost (issue
-// 4 "Failure behaviour"). Redis down: reads and acknowledgements are retried
-// with backoff. Each outage is logged once when it starts and once when it
-// ends. Entries that cannot be recorded correctly (an unknown format
-// version, a malformed number, a value the usage_records columns cannot
-// hold) are parked: logged and moved to the dead-letter stream (DeadStream)
-// with the reason, never recorded wrongly and never blocking the rest.
+// nothing new meanwhile, until the database returns; nothing is lost
+// (docs/architecture.md "Failure behaviour"). Redis down: reads and
+// acknowledgements are retried with backoff. Each outage is logged once when
+// it starts and once when it ends. Entries that cannot be recorded correctly
+// (an unknown format version, a malformed number, a value the usage_records
+// columns cannot hold) are parked: logged and moved to the dead-letter stream
+// (DeadStream) with the reason, never recorded wrongly and never blocking the
+// rest.
 //
 // # Shutdown (invariant 7)
 //

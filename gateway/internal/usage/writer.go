@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 )
@@ -409,7 +410,7 @@ func (w *Writer) writeBatch(recs []record) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(w.ctx, w.cfg.Timeout)
 		var err error
-		res, err = w.store.write(ctx, rows, w.cfg.Now().UTC().Truncate(time.Microsecond))
+		res, err = w.store.write(ctx, rows, dbtime.Of(w.cfg.Now()))
 		cancel()
 		if err == nil {
 			break

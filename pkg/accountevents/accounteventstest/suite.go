@@ -1,8 +1,8 @@
 // Package accounteventstest is the conformance suite every implementation of
-// accountevents.Publisher and Subscriber runs (STYLE.md example 7), so that
-// the gateway reacts to a revoked key the same way with Redis and in the
-// embedded mode. The delivery contract it checks is the one in the
-// accountevents package doc.
+// accountevents.Publisher and Subscriber runs (docs/architecture.md "Two ways
+// to run"), so that the gateway reacts to a revoked key the same way with
+// Redis and in the embedded mode. The delivery contract it checks is the one
+// in the accountevents package doc.
 //
 // Every wait is woken by the subscription's handler and bounded by Deadline,
 // the 5 seconds within which the gateway must act on an event; nothing
@@ -22,7 +22,8 @@ import (
 )
 
 // Deadline is the longest the suite waits for a delivery or for Subscribe to
-// return: the gateway issue's "act within 5 s".
+// return: every replica acts on an event within 5 s (docs/architecture.md
+// "Failure behaviour": a revoked key is refused within 5 seconds).
 const Deadline = 5 * time.Second
 
 // Replicas is how many subscriptions the suite runs at once.

@@ -13,6 +13,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/cloudbudget"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/dbtime"
 )
 
 // Outbox writes what the gateway's background writer records about the
@@ -102,7 +103,7 @@ func (o *Outbox) RecordAlert(ctx context.Context, st cloudbudget.State, th cloud
 	}
 	var inserted bool
 	err = database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
-		now := o.now().UTC().Truncate(time.Microsecond)
+		now := dbtime.Of(o.now())
 		res, err := tx.ExecContext(ctx, o.insertAlert, th.DedupeKey(st.Day), th.Event(), string(payload), now, now, now)
 		if err != nil {
 			return fmt.Errorf("insert alert: %w", err)
@@ -129,7 +130,7 @@ func (o *Outbox) RecordAlert(ctx context.Context, st cloudbudget.State, th cloud
 // the used count only upwards (a late mirror never lowers it).
 func (o *Outbox) Mirror(ctx context.Context, st cloudbudget.State) error {
 	err := database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
-		now := o.now().UTC().Truncate(time.Microsecond)
+		now := dbtime.Of(o.now())
 		_, err := tx.ExecContext(ctx, o.mirror, st.Day, st.Cap, st.Used, now, st.Cap, st.Used, now)
 		return err
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/cloudbudget"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/dbtime"
 )
 
 // Config tunes a Store.
@@ -79,7 +80,8 @@ ON CONFLICT (day) DO UPDATE SET cap_requests = ?, updated_at = ?`
 	return s, nil
 }
 
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// clock returns the time as stored (dbtime.Of).
+func (s *Store) clock() time.Time { return dbtime.Of(s.now()) }
 
 // Take implements cloudbudget.Store.
 func (s *Store) Take(ctx context.Context, day cloudbudget.Day) (cloudbudget.State, bool, error) {

@@ -1,7 +1,8 @@
 // Package cloudbudgettest is the conformance suite every cloudbudget.Store
-// implementation runs (STYLE.md example 7): the same behaviours, concurrency
-// included, against Redis, SQLite and MariaDB, so that the gateway and
-// portal-api's operator command behave the same in both modes.
+// implementation runs (docs/architecture.md "Two ways to run"): the same
+// behaviours, concurrency included, against Redis, SQLite and MariaDB, so
+// that the gateway and portal-api's operator command behave the same in both
+// modes.
 //
 //	func TestConformance(t *testing.T) {
 //		cloudbudgettest.RunConformance(t, func(t *testing.T, defaultCap int64) cloudbudget.Store { ... })

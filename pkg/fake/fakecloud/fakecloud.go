@@ -1,7 +1,7 @@
 // Package fakecloud is a fake OpenAI-compatible cloud upstream (OpenAI, or
 // Ollama Cloud's https://ollama.com/v1), for the gateway's failover tests. It
-// differs from fakeollama exactly where OpenAI differs from Ollama
-// (shared/reference/external-apis.md, sections 1 and 6):
+// differs from fakeollama exactly where OpenAI's chat completions API
+// differs from Ollama's OpenAI-compatible one:
 //
 //   - every route needs `Authorization: Bearer <key>`; otherwise 401
 //     {"error":{"message":…,"type":"invalid_request_error","param":null,"code":"invalid_api_key"}};

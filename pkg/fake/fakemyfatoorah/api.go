@@ -18,7 +18,7 @@ type ValidationError struct {
 	Error string `json:"Error"`
 }
 
-// envelope is every API answer (§3.2). A nil ValidationErrors or Data is
+// envelope is every API answer. A nil ValidationErrors or Data is
 // written as null, as the real service does.
 type envelope struct {
 	IsSuccess        bool              `json:"IsSuccess"`
@@ -37,8 +37,8 @@ func writeOK(w http.ResponseWriter, message string, data any) {
 	writeJSON(w, http.StatusOK, envelope{IsSuccess: true, Message: message, Data: data})
 }
 
-// invalid answers a validation failure. The status code is UNCONFIRMED
-// (§3.2); clients must decide on IsSuccess.
+// invalid answers a validation failure. MyFatoorah's documentation does
+// not say its status code, so clients must decide on IsSuccess.
 func invalid(w http.ResponseWriter, message string, errs []ValidationError) {
 	writeJSON(w, http.StatusBadRequest, envelope{Message: message, ValidationErrors: errs})
 }
@@ -219,7 +219,7 @@ func (s *Server) validateSendPayment(req sendPaymentRequest, now time.Time) (Inv
 	return inv, errs
 }
 
-// checkURL applies the real limits on callback URLs (§3.4): absolute,
+// checkURL applies the real limits on callback URLs: absolute,
 // at most 254 characters, and not on host "localhost".
 func (s *Server) checkURL(raw string) string {
 	if raw == "" {
@@ -268,7 +268,7 @@ type initiatePaymentMethod struct {
 	IsEmbeddedSupported bool
 }
 
-// initiatePayment lists a fixed set of payment methods (§3.3).
+// initiatePayment lists a fixed set of payment methods.
 func (s *Server) initiatePayment(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		InvoiceAmount json.Number

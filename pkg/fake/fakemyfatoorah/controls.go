@@ -30,7 +30,7 @@ func (s *Server) Pay(invoiceID int64) (paymentID string, err error) {
 }
 
 // Fail records a declined ("Failed") transaction. The invoice stays
-// Pending and can still be paid, as with the real service (§3.6). The
+// Pending and can still be paid, as with the real service. The
 // webhook is sent if configured. It returns the PaymentId of the attempt.
 func (s *Server) Fail(invoiceID int64) (paymentID string, err error) {
 	tx, err := s.attempt(invoiceID, false, declinedError, declinedCode)

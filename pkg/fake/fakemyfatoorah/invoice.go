@@ -9,7 +9,7 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 )
 
-// Invoice statuses as GetPaymentStatus reports them (§3.6). "Canceled" has a
+// Invoice statuses as GetPaymentStatus reports them. "Canceled" has a
 // single L. Failed and Expired are not invoice statuses.
 const (
 	InvoicePending  = "Pending"
@@ -17,7 +17,7 @@ const (
 	InvoiceCanceled = "Canceled"
 )
 
-// Transaction statuses as GetPaymentStatus reports them (§3.6). The
+// Transaction statuses as GetPaymentStatus reports them. The
 // misspelling "Succss" is what MyFatoorah really sends.
 const (
 	TransactionSucceeded  = "Succss"
@@ -132,7 +132,7 @@ func (inv *invoice) lastTransaction() (Transaction, bool) {
 }
 
 // displayCurrency is the text MyFatoorah prints next to amounts: "KD" for
-// Kuwaiti dinars, not "KWD" (§3.6).
+// Kuwaiti dinars, not "KWD".
 func displayCurrency(iso string) string {
 	if iso == "KWD" {
 		return "KD"

@@ -49,7 +49,7 @@ func (s *Server) payPage(w http.ResponseWriter, r *http.Request) {
 // payAction handles the Pay and Cancel buttons. Pay adds a "Succss"
 // transaction and marks the invoice Paid; Cancel adds a "Failed" one and
 // leaves it Pending, as a declined card does. Either sends the webhook, then
-// redirects the browser to CallBackUrl or ErrorUrl with ?paymentId=… (§3.7).
+// redirects the browser to CallBackUrl or ErrorUrl with ?paymentId=….
 func (s *Server) payAction(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("invoiceId"), 10, 64)
 	if err != nil {

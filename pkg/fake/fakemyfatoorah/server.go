@@ -1,5 +1,7 @@
 // Package fakemyfatoorah is a contract-exact fake of the MyFatoorah v2 API
-// (external-apis.md §3) for tests and local development.
+// (https://docs.myfatoorah.com: SendPayment, InitiatePayment,
+// GetPaymentStatus, the pay page and its redirects, webhooks V1 and V2) for
+// tests and local development.
 //
 // It exists because the portal's billing must be tested offline against the
 // awkward details of the real service, which a hand-written stub would
@@ -95,7 +97,7 @@ func WithListener(l net.Listener) Option {
 }
 
 // WithLocalhostCallbacks accepts CallBackUrl/ErrorUrl on host "localhost",
-// which the real MyFatoorah refuses (§3.4). For local development only.
+// which the real MyFatoorah refuses. For local development only.
 func WithLocalhostCallbacks() Option {
 	return func(s *Server, _ *options) { s.allowLocalhost = true }
 }
@@ -170,7 +172,7 @@ func (s *Server) api(h http.HandlerFunc) http.Handler {
 		}
 		if !s.authorized(r) {
 			// The real service sometimes answers a bad token with no body
-			// at all (§3.2); clients must cope with that.
+			// at all; clients must cope with that.
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
@@ -184,7 +186,7 @@ func (s *Server) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-// notFound mimics ASP.NET Web API's answer to an unknown route (§3.2).
+// notFound mimics ASP.NET Web API's answer to an unknown route.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, map[string]string{
 		"Message":       "No HTTP resource was found that matches the request URI '" + r.URL.String() + "'.",
@@ -199,7 +201,7 @@ const (
 	// FailHTML500 answers 500 with an HTML error page, not JSON.
 	FailHTML500 FailMode = iota
 	// FailHTML403 answers 403 with the Azure Application Gateway's HTML
-	// page, as a blocked IP sees (§3.2).
+	// page, as a blocked IP sees.
 	FailHTML403
 	// FailDrop closes the connection without answering, so the client sees
 	// EOF or a reset. For connection refused, Close the server.

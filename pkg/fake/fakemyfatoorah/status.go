@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// statusData is GetPaymentStatus's Data (§3.6), fields in the real order.
+// statusData is GetPaymentStatus's Data, fields in the real order.
 type statusData struct {
 	InvoiceID           int64        `json:"InvoiceId"`
 	InvoiceStatus       string       `json:"InvoiceStatus"`

@@ -15,7 +15,7 @@ import (
 )
 
 // WebhookVersion selects the webhook format configured in the MyFatoorah
-// portal (§3.8, §3.9).
+// portal.
 type WebhookVersion int
 
 // Webhook versions.
@@ -244,8 +244,9 @@ func v1Event(inv *invoice, tx Transaction, now time.Time) v1Body {
 
 // v2Body follows the V2 payment-status data model. Where the docs give a
 // type it is used (Invoice.Id is a string); amounts as strings, like V1's,
-// are UNCONFIRMED. ExternalIdentifier is null because what it holds is
-// UNCONFIRMED (§3.9): match on Invoice.Id, then ask GetPaymentStatus.
+// are an assumption the docs do not confirm. ExternalIdentifier is null
+// because the docs do not say what it holds: match on Invoice.Id, then ask
+// GetPaymentStatus.
 type v2Body struct {
 	Event struct {
 		Code           int    `json:"Code"`

@@ -3,9 +3,8 @@
 // failures and client disconnects are real; `make run` serves it (through
 // pkg/cmd/fakeollama) when no real Ollama answers. It uses only the standard
 // library and serves what the gateway uses of Ollama, byte for byte where
-// the wire format is known (shared/reference/external-apis.md, sections 2
-// and 6, and github.com/ollama/ollama openai/openai.go, middleware/openai.go,
-// server/routes.go):
+// the wire format is known (Ollama's API docs, and github.com/ollama/ollama
+// openai/openai.go, middleware/openai.go, server/routes.go):
 //
 //	GET/HEAD /                    "Ollama is running"
 //	GET/HEAD /api/version         {"version":"0.x.y"}

@@ -1,7 +1,7 @@
-// Package ratelimittest is the conformance suite every ratelimit.Limiter
-// runs (STYLE.md example 7): one definition of correct, so the in-process and
-// the Redis limiter cannot drift apart and the gateway behaves the same in
-// both modes.
+// Package ratelimittest is the conformance suite every ratelimit.Limiter runs
+// (docs/architecture.md "Two ways to run"): one definition of correct, so the
+// in-process and the Redis limiter cannot drift apart and the gateway behaves
+// the same in both modes.
 //
 // Most subtests use hour-long limits so that nothing refills while they run,
 // however slow the machine: their numbers are exact. The two that need time

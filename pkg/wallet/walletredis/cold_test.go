@@ -16,9 +16,9 @@ import (
 	"github.com/resayil/portal/pkg/wallet/walletsql"
 )
 
-// TestFlush_ReloadsWithoutApplyingGrantsTwice follows DESIGN.md "Redis
-// mode": grants are committed to the database first and applied live once
-// by reference; when Redis loses its data, balances reload from the
+// TestFlush_ReloadsWithoutApplyingGrantsTwice follows docs/architecture.md
+// "Two ways to run": grants are committed to the database first and applied
+// live once by reference; when Redis loses its data, balances reload from the
 // database, no grant is applied twice, and usage not yet flushed is lost.
 func TestFlush_ReloadsWithoutApplyingGrantsTwice(t *testing.T) {
 	ctx := context.Background()

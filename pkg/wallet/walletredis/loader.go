@@ -16,7 +16,7 @@ import (
 // here as well would apply it twice.) Holds are never subtracted: they live
 // only in Redis. Usage still in the stream when Redis lost its data is not
 // in the database either, so it is not debited: the user's gain, bounded by
-// the usage flush interval (DESIGN.md "Redis mode").
+// the usage flush interval (docs/architecture.md "Two ways to run").
 //
 // The loaded value is written only if the balance is still absent when the
 // script runs (SET NX semantics inside the script), so concurrent loaders

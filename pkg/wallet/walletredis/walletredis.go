@@ -1,7 +1,7 @@
 // Package walletredis is the wallet.Wallet of the production mode: live
 // balances and holds in Redis, shared by every gateway replica, each
 // operation one Lua script (lua.go says why), with the database as the
-// durable record (DESIGN.md "Redis mode, what is durable").
+// durable record (docs/architecture.md "Two ways to run").
 //
 // # Keys
 //

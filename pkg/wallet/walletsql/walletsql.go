@@ -34,6 +34,7 @@ import (
 
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
@@ -86,7 +87,7 @@ ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits
 // clock returns the current time as stored: UTC, whole microseconds (MySQL
 // DATETIME(6) precision), so that SQLite's text timestamps compare in time
 // order and both dialects round the same way.
-func (w *Wallet) clock() time.Time { return w.now().UTC().Truncate(time.Microsecond) }
+func (w *Wallet) clock() time.Time { return dbtime.Of(w.now()) }
 
 // tx runs fn in a transaction, retried when it lost to another one.
 func (w *Wallet) tx(ctx context.Context, fn func(*sql.Tx) error) error {

@@ -13,7 +13,8 @@ import (
 )
 
 // Callers is how many goroutines race for a balance that pays for Fits
-// requests, the gateway issue's acceptance test in miniature.
+// requests: TestE2E_ConcurrentRequestsNeverOverspend (invariant 1) in
+// miniature.
 const (
 	Callers = 200
 	Fits    = 10

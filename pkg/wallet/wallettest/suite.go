@@ -1,7 +1,8 @@
 // Package wallettest is the conformance suite every wallet.Wallet
-// implementation runs (STYLE.md example 7, after go-cloud's drivertest): the
-// same behaviours, concurrency included, against SQLite, MariaDB and Redis,
-// so the gateway above the interface behaves the same in both modes.
+// implementation runs (docs/architecture.md "Two ways to run"; after
+// go-cloud's drivertest): the same behaviours, concurrency included, against
+// SQLite, MariaDB and Redis, so the gateway above the interface behaves the
+// same in both modes.
 //
 // An implementation's test calls RunConformance with a function that builds
 // a fresh Harness for each subtest:

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/pkg/resayil"
 )
@@ -124,9 +125,9 @@ func (cfg *Config) withLimitDefaults() error {
 // AccessTTL is the lifetime of the access tokens the service issues.
 func (s *Service) AccessTTL() time.Duration { return s.tokens.ttl }
 
-// clock returns now in UTC at microsecond precision, what MySQL keeps, so
-// both databases return the same instants.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// clock returns now as stored (dbtime.Of), so both databases return the
+// same instants.
+func (s *Service) clock() time.Time { return dbtime.Of(s.now()) }
 
 // Registration is what a new user gives.
 type Registration struct {

@@ -6,6 +6,7 @@ package api
 import (
 	"log/slog"
 	"net/netip"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
@@ -60,7 +61,7 @@ func New(d Deps) *fiber.App {
 	app.Use(headers.middleware)
 	if len(d.Origins) > 0 {
 		app.Use(cors.New(cors.Config{
-			AllowOrigins:     joinOrigins(d.Origins),
+			AllowOrigins:     strings.Join(d.Origins, ","),
 			AllowCredentials: true,
 			AllowHeaders:     "Authorization, Content-Type, X-Request-Id",
 			ExposeHeaders:    "X-Request-Id, Retry-After",
@@ -95,15 +96,4 @@ type handlers struct {
 	secure   bool
 	ips      ipResolver
 	returns  returnThrottle
-}
-
-func joinOrigins(o []string) string {
-	s := ""
-	for i, v := range o {
-		if i > 0 {
-			s += ","
-		}
-		s += v
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -93,4 +94,4 @@ func (s *Service) Revoke(ctx context.Context, userID resayil.UserID, id resayil.
 }
 
 // clock returns now in UTC at microsecond precision, what MySQL keeps.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *Service) clock() time.Time { return dbtime.Of(s.now()) }

@@ -20,7 +20,7 @@ import (
 // app.MinProductionBcryptCost; development may go as low as 4 (tests).
 func TestConfig_ProductionBcryptFloor(t *testing.T) {
 	if app.MinProductionBcryptCost < 12 {
-		t.Fatalf("MinProductionBcryptCost is %d, the issue asks for at least 12", app.MinProductionBcryptCost)
+		t.Fatalf("MinProductionBcryptCost is %d, production needs at least 12", app.MinProductionBcryptCost)
 	}
 	load := func(env ...string) error {
 		var cfg app.Config
@@ -129,7 +129,8 @@ func TestProduction_SecureCookieAndBcryptCost(t *testing.T) {
 }
 
 // TestNew_ServesAccountsAndKeys builds the program the way `serve` does
-// (app.New, no test options) and walks the issue's user journey.
+// (app.New, no test options) and walks a user's journey: register, log in,
+// create an API key, log out, and find the session gone.
 func TestNew_ServesAccountsAndKeys(t *testing.T) {
 	a := newTestApp(t, testenv.EmptySQLite(t))
 	do := func(method, path, token, body string) *http.Response {

@@ -202,12 +202,7 @@ func (a *App) checks() []httpserver.Check {
 		Run: a.DB.Ready,
 	}}
 	if a.Redis != nil {
-		checks = append(checks, httpserver.Check{Name: "redis", Required: true, Run: func(ctx context.Context) error {
-			if err := a.Redis.Ping(ctx).Err(); err != nil {
-				return errors.New("redis unreachable")
-			}
-			return nil
-		}})
+		checks = append(checks, httpserver.RedisCheck(a.Redis))
 	}
 	return checks
 }
@@ -219,7 +214,7 @@ func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
 	defer func() { stop(); wg.Wait() }()
 	if a.live != nil {
 		// Grants committed while Redis was unreachable reach the live
-		// wallet here, once each (DESIGN.md "Redis mode, what is durable").
+		// wallet here, once each (docs/architecture.md "Two ways to run").
 		r, err := ledger.NewReconciler(ledger.ReconcilerConfig{Store: a.Store, Live: a.live, Log: a.log})
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 // Package billing sells plans and top-up packs through MyFatoorah (KWD) and
-// credits each paid payment exactly once (DESIGN.md invariants 2 and 3,
-// "Subscriptions and credits, the rules").
+// credits each paid payment exactly once (invariants 2 and 3 and the
+// subscription rules, docs/architecture.md "The invariants, and the test
+// that holds each" and "Credits and holds"; ADR 6).
 //
 // # A payment's life
 //
@@ -84,7 +85,8 @@ const (
 	SourcePayment      = "payment"
 )
 
-// Ledger kinds and reference schemes written here (DESIGN.md).
+// Ledger kinds and reference schemes written here (docs/architecture.md
+// "Credits and holds").
 const (
 	LedgerKindPayment = "payment"
 )

@@ -124,7 +124,8 @@ func (s *Service) ExpireSubscriptions(ctx context.Context) (int, error) {
 
 // RemindRenewals puts a renewal reminder into the outbox for every active
 // subscription that expires within the reminder window (3 days), once per
-// subscription. Nothing renews by itself (DESIGN.md): MyFatoorah invoices
+// subscription. Nothing renews by itself (docs/architecture.md "Credits
+// and holds"): MyFatoorah invoices
 // are one-off. It returns how many reminders it wrote.
 func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 	now := s.clock()

@@ -25,7 +25,8 @@ type Overview struct {
 	// State is expired; nil for none.
 	Subscription *Subscription
 	// Effective is the plan whose limits apply: the subscribed one, else
-	// Basic (DESIGN.md: no plan means Basic limits and models).
+	// Basic (no plan means Basic's limits and models, docs/architecture.md
+	// "Credits and holds").
 	Effective Plan
 	Balance   wallet.Balance
 }

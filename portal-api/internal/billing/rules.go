@@ -11,8 +11,8 @@ type Term struct {
 	Renewal bool
 }
 
-// SubscriptionTerm applies the rules table of DESIGN.md ("Subscriptions and
-// credits, the rules") to a purchase of plan at now, given the account's
+// SubscriptionTerm applies the subscription rules (docs/architecture.md
+// "Credits and holds") to a purchase of plan at now, given the account's
 // active subscription (nil when none):
 //
 //	first purchase of a plan     → now + the plan's duration

@@ -7,7 +7,8 @@ import (
 	"github.com/resayil/portal/portal-api/internal/billing"
 )
 
-// TestSubscriptionTerm is DESIGN.md's rules table.
+// TestSubscriptionTerm is SubscriptionTerm's rules table: a first purchase,
+// a renewal of the same plan, a purchase of another plan.
 func TestSubscriptionTerm(t *testing.T) {
 	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour

@@ -9,20 +9,21 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/accountevents"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
 
 // Defaults of Config.
 const (
-	// DefaultInvoiceTTL is how long an invoice takes payments (the issue:
-	// 48 hours); a pending payment is expired after it.
+	// DefaultInvoiceTTL is how long an invoice takes payments, 48 hours; a
+	// pending payment is expired after it.
 	DefaultInvoiceTTL = 48 * time.Hour
 	// DefaultRecheckAge leaves a fresh payment to its webhook and its
 	// browser return: only payments at least this old are re-checked.
 	DefaultRecheckAge = 10 * time.Minute
 	// DefaultRecheckEvery is how often one pending payment is asked about
-	// at most (GetPaymentStatus is rate limited per account, §3.2).
+	// at most (MyFatoorah rate-limits GetPaymentStatus per merchant account).
 	DefaultRecheckEvery = 5 * time.Minute
 	// DefaultReminderBefore is when the renewal reminder goes out.
 	DefaultReminderBefore = 3 * 24 * time.Hour
@@ -146,9 +147,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// clock returns the time as stored: UTC, whole microseconds (DATETIME(6)),
-// so SQLite's text timestamps compare in order.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+// clock returns the time as stored (dbtime.Of), so SQLite's text
+// timestamps compare in order.
+func (s *Service) clock() time.Time { return dbtime.Of(s.now()) }
 
 // embedded reports whether the database is the live wallet.
 func (s *Service) embedded() bool { return s.live == nil }

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/accountevents"
+	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
@@ -303,7 +304,7 @@ func New(cfg Config) (*Service, error) {
 
 // clock returns the time as stored: UTC, whole microseconds (DATETIME(6)),
 // as walletsql stores it, so SQLite's text timestamps compare in order.
-func clock(now func() time.Time) time.Time { return now().UTC().Truncate(time.Microsecond) }
+func clock(now func() time.Time) time.Time { return dbtime.Of(now()) }
 
 // embedded reports whether the database is the live wallet.
 func (s *Service) embedded() bool { return s.live == nil }

@@ -1,9 +1,10 @@
 // Package capacitytest is the conformance suite every capacity.Store runs
-// (STYLE.md example 7), in memory and against real Redis: the queue order
-// (priority, arrival, aging), least-loaded placement, leases that free a
-// dead gateway's slots and places, and, through several Pools sharing one
-// store as several gateway replicas do, capacity never exceeded under
-// concurrency and prompt wake-ups.
+// (one definition of correct for every implementation, docs/architecture.md
+// "Two ways to run"), in memory and against real Redis: the queue order
+// (priority, arrival, aging), least-loaded placement, leases that free a dead
+// gateway's slots and places, and, through several Pools sharing one store as
+// several gateway replicas do, capacity never exceeded under concurrency and
+// prompt wake-ups.
 package capacitytest
 
 import (

@@ -70,7 +70,7 @@ func digits(s string) bool {
 }
 
 // parseDisplayValue reads InvoiceDisplayValue, "<amount> <currency>" such
-// as "5.000 KD" (§3.6), into fils and an ISO currency code.
+// as "5.000 KD", into fils and an ISO currency code.
 func parseDisplayValue(s string) (resayil.Fils, string, bool) {
 	f := strings.Fields(strings.ReplaceAll(s, ",", ""))
 	if len(f) != 2 {
@@ -88,7 +88,7 @@ func parseDisplayValue(s string) (resayil.Fils, string, bool) {
 }
 
 // isoCurrency maps MyFatoorah's currency text to an ISO code: it writes
-// Kuwaiti dinars as "KD" (§3.6).
+// Kuwaiti dinars as "KD".
 func isoCurrency(s string) string {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	if s == "KD" {

@@ -1,5 +1,5 @@
 // Package myfatoorah is billing's adapter to the MyFatoorah v2 API
-// (../shared/reference/external-apis.md §3): SendPayment to create a
+// (https://docs.myfatoorah.com): SendPayment to create a
 // payment link, GetPaymentStatus to learn what happened, and the V2
 // webhook with its MyFatoorah-Signature.
 //
@@ -34,7 +34,7 @@ const DefaultBaseURL = "https://api.myfatoorah.com"
 // DefaultTimeout bounds one API call.
 const DefaultTimeout = 20 * time.Second
 
-// Provider spellings (§3.6). "Succss" is what MyFatoorah really sends.
+// Provider spellings. "Succss" is what MyFatoorah really sends.
 const (
 	invoicePaid     = "Paid"
 	invoiceCanceled = "Canceled"
@@ -87,7 +87,7 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// envelope is every API answer (§3.2).
+// envelope is every API answer.
 type envelope struct {
 	IsSuccess        bool              `json:"IsSuccess"`
 	Message          string            `json:"Message"`
@@ -107,7 +107,7 @@ func (e envelope) problem() string {
 	for _, v := range append(e.ValidationErrors, e.FieldsErrors...) {
 		msg := v.Error
 		if msg == "" {
-			msg = e.Message // §3.2: an empty Error falls back to Message
+			msg = e.Message // an empty Error: fall back to the envelope's Message
 		}
 		parts = append(parts, strings.TrimSpace(v.Name+": "+msg))
 	}
@@ -189,8 +189,8 @@ type sendPaymentData struct {
 // kuwait is MyFatoorah's clock zone (UTC+3, no daylight saving).
 var kuwait = time.FixedZone("AST", 3*60*60)
 
-// CreateInvoice implements billing.PaymentGateway with SendPayment
-// (§3.5): NotificationOption LNK, InvoiceValue the price in KWD with three
+// CreateInvoice implements billing.PaymentGateway with SendPayment:
+// NotificationOption LNK, InvoiceValue the price in KWD with three
 // decimals, DisplayCurrencyIso KWD, CustomerReference our reference,
 // CallBackUrl/ErrorUrl our return URL, ExpiryDate in Kuwait time. The link
 // is Data.InvoiceURL and the id Data.InvoiceId.
@@ -219,7 +219,7 @@ type statusRequest struct {
 	KeyType string `json:"KeyType"`
 }
 
-// statusData is the part of GetPaymentStatus's Data (§3.6) the portal
+// statusData is the part of GetPaymentStatus's Data the portal
 // reads.
 type statusData struct {
 	InvoiceID           text            `json:"InvoiceId"`
@@ -278,13 +278,13 @@ func (c *Client) PaymentStatus(ctx context.Context, key billing.StatusKey) (bill
 	return out, nil
 }
 
-// ParseWebhook implements billing.WebhookParser for webhook V2 (§3.9,
-// §3.10): events 1 (PAYMENT_STATUS_CHANGED) and 2 (REFUND_STATUS_CHANGED)
-// must carry a valid MyFatoorah-Signature (HMAC-SHA256 of the fixed field
-// list, pkg/myfatoorahsig); a bad or missing one is billing.ErrBadSignature.
-// Event 1 yields Data.Invoice.Id and Data.Transaction.PaymentId. Other
-// event codes have no known field list; they are returned unhandled (and
-// unverified), which billing acknowledges without acting.
+// ParseWebhook implements billing.WebhookParser for webhook V2: events 1
+// (PAYMENT_STATUS_CHANGED) and 2 (REFUND_STATUS_CHANGED) must carry a valid
+// MyFatoorah-Signature (HMAC-SHA256 of the fixed field list,
+// pkg/myfatoorahsig); a bad or missing one is billing.ErrBadSignature. Event
+// 1 yields Data.Invoice.Id and Data.Transaction.PaymentId. Other event codes
+// have no known field list; they are returned unhandled (and unverified),
+// which billing acknowledges without acting.
 func (c *Client) ParseWebhook(body []byte, signature string) (billing.WebhookEvent, error) {
 	var env struct {
 		Event struct {
