@@ -309,13 +309,20 @@ func TestWriter_ParksMalformedEntries(t *testing.T) {
 	ctx := context.Background()
 	a := f.account(t, 100)
 	stream := f.live.Keys().Stream(0)
-	good := map[string]any{"v": "1", "request_id": "ok-raw", "account_id": "1", "credits": "0", "created_at_ms": "1700000000000", "model": "m", "backend": "local", "status": "ok"}
+	// event builds a usage event as the settle script writes it (format
+	// version 3, walletredis): request id, account, credits, then the
+	// model; the other values zero or empty.
+	event := func(requestID, account, credits, model string) map[string]any {
+		return map[string]any{"e": strings.Join([]string{walletredis.UsageVersion, requestID, account, credits, "0", "1700000000000",
+			"0", "0", "0", "0", "0", "0", "local", "ok", model, ""}, "\x1f")}
+	}
+	good := event("ok-raw", "1", "0", "m")
 	bad := []map[string]any{
-		{"v": "3", "request_id": "v3", "account_id": "1"},
-		{"v": "1", "request_id": "nan", "account_id": "x1"},
-		{"v": "1", "account_id": "1", "created_at_ms": "1700000000000"},
-		{"v": "1", "request_id": "long", "account_id": "1", "created_at_ms": "1700000000000", "model": strings.Repeat("m", 129)},
-		{"v": "1", "request_id": "neg", "account_id": "1", "created_at_ms": "1700000000000", "credits": "-5"},
+		{"v": "3", "request_id": "v3", "account_id": "1"}, // no event field
+		event("nan", "x1", "0", "m"),
+		event("", "1", "0", "m"),
+		event("long", "1", "0", strings.Repeat("m", 129)),
+		event("neg", "1", "-5", "m"),
 	}
 	f.request(t, a, 5, 2)
 	for _, v := range bad {
@@ -338,7 +345,11 @@ func TestWriter_ParksMalformedEntries(t *testing.T) {
 		t.Fatalf("dead-letter stream has %d entries (%v), want %d", len(dead), err, len(bad))
 	}
 	for i, d := range dead {
-		if d.Values["request_id"] != bad[i]["request_id"] || d.Values["error"] == "" || d.Values["source_stream"] != stream || d.Values["source_id"] == "" {
+		same := true
+		for k, v := range bad[i] {
+			same = same && d.Values[k] == v
+		}
+		if !same || d.Values["error"] == "" || d.Values["source_stream"] != stream || d.Values["source_id"] == "" {
 			t.Errorf("parked entry %d = %v, want the original fields with error and source", i, d.Values)
 		}
 	}

@@ -13,65 +13,35 @@ import (
 )
 
 // UsageVersion is the format version of the usage events Settle writes:
-// one field, fieldEvent, whose value starts with the version. Versions 1
-// and 2 (a "v" field and a field per value, or some values packed in
-// fieldPacked) are still read: a stream may hold events of a replica not
-// yet upgraded.
+// one field, fieldEvent, whose value starts with the version. An event of
+// any other version is refused (DecodeUsage), so a format change shows up
+// as parked events, never as wrong records.
 const UsageVersion = "3"
 
-// Older format versions, in the "v" field.
-const (
-	usageV1 = "1"
-	usageV2 = "2"
-)
-
-// packSep separates packed values (ASCII unit separator). The values
+// packSep separates an event's values (ASCII unit separator). The values
 // before the last never hold it (wallet.Settlement.Validate).
 const packSep = '\x1f'
 
-// fieldEvent is the one field of a version 3 event: UsageVersion,
-// request_id, account_id, credits, shortfall_credits, created_at_ms, then
-// what fieldPacked holds in version 2, separated by packSep. One field
-// instead of seven: Redis then stores, sends and the writer parses one
-// string per event, which is cheaper on all three (measured per request
-// in a benchmark run).
+// fieldEvent is the one field of an event: UsageVersion, request_id,
+// account_id, credits, shortfall_credits, created_at_ms, then the packed
+// rest (packUsage), separated by packSep. One field instead of a field per
+// value: Redis then stores, sends and the writer parses one string per
+// event, which is cheaper on all three (measured per request in a
+// benchmark run).
 const fieldEvent = "e"
 
-// eventHead is how many values of a version 3 event come before the
-// packed rest.
+// eventHead is how many values of an event come before the packed rest.
 const eventHead = 6
 
-// Usage stream field names (see the package doc).
-const (
-	fieldVersion          = "v"
-	fieldRequestID        = "request_id"
-	fieldAccountID        = "account_id"
-	fieldCredits          = "credits"
-	fieldShortfall        = "shortfall_credits"
-	fieldCreatedAtMS      = "created_at_ms"
-	fieldClientRequestID  = "client_request_id"
-	fieldAPIKeyID         = "api_key_id"
-	fieldModel            = "model"
-	fieldBackend          = "backend"
-	fieldStatus           = "status"
-	fieldPromptTokens     = "prompt_tokens"
-	fieldCompletionTokens = "completion_tokens"
-	fieldTotalTokens      = "total_tokens"
-	fieldLatencyMS        = "latency_ms"
-	fieldTTFBMS           = "ttfb_ms"
-	// fieldPacked holds, in version 2, what the settle script does not
-	// compute, in one field (fewer to encode, store, read back and parse
-	// per request): api_key_id, prompt_tokens, completion_tokens,
-	// total_tokens, latency_ms, ttfb_ms, backend, status, model and
-	// client_request_id, in that order, separated by packSep. The client's
-	// id comes last, so it may hold any byte.
-	fieldPacked = "u"
-)
-
-// packedFields is how many fields fieldPacked holds.
+// packedFields is how many values the packed rest holds: what the settle
+// script does not compute, api_key_id, prompt_tokens, completion_tokens,
+// total_tokens, latency_ms, ttfb_ms, backend, status, model and
+// client_request_id, in that order. The client's id comes last, so it may
+// hold any byte.
 const packedFields = 10
 
-// packUsage encodes fieldPacked.
+// packUsage encodes the packed rest of an event; the settle script
+// prepends the head.
 func packUsage(u wallet.Usage) string {
 	b := make([]byte, 0, 64+len(u.Model)+len(u.ClientRequestID))
 	for _, n := range [...]int64{u.APIKeyID, int64(u.PromptTokens), int64(u.CompletionTokens), int64(u.TotalTokens),
@@ -86,13 +56,13 @@ func packUsage(u wallet.Usage) string {
 	return string(append(b, u.ClientRequestID...))
 }
 
-// unpackUsage decodes fieldPacked.
+// unpackUsage decodes the packed rest of an event.
 func unpackUsage(s string) (wallet.Usage, error) {
 	var f [packedFields]string
 	for i := range packedFields - 1 {
 		v, rest, ok := strings.Cut(s, string(packSep))
 		if !ok {
-			return wallet.Usage{}, fmt.Errorf("field %s: %d values, want %d", fieldPacked, i+1, packedFields)
+			return wallet.Usage{}, fmt.Errorf("field %s: %d packed values, want %d", fieldEvent, i+1, packedFields)
 		}
 		f[i], s = v, rest
 	}
@@ -104,7 +74,7 @@ func unpackUsage(s string) (wallet.Usage, error) {
 		}
 		v, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil {
-			return wallet.Usage{}, fmt.Errorf("field %s, value %d: %w", fieldPacked, i+1, err)
+			return wallet.Usage{}, fmt.Errorf("field %s, packed value %d: %w", fieldEvent, i+1, err)
 		}
 		n[i] = v
 	}
@@ -133,15 +103,11 @@ type Usage struct {
 // version or a malformed number, so the writer can park such an entry
 // instead of recording it wrongly.
 func DecodeUsage(m redis.XMessage) (Usage, error) {
-	var (
-		u   Usage
-		err error
-	)
-	if e, ok := m.Values[fieldEvent].(string); ok {
-		u, err = decodeEvent(e)
-	} else {
-		u, err = decodeFields(m.Values)
+	e, ok := m.Values[fieldEvent].(string)
+	if !ok {
+		return Usage{}, fmt.Errorf("walletredis: usage event %s: no field %s (format version %s)", m.ID, fieldEvent, UsageVersion)
 	}
+	u, err := decodeEvent(e)
 	if err != nil {
 		return Usage{}, fmt.Errorf("walletredis: usage event %s: %w", m.ID, err)
 	}
@@ -152,7 +118,7 @@ func DecodeUsage(m redis.XMessage) (Usage, error) {
 	return u, nil
 }
 
-// decodeEvent parses a version 3 event's one field.
+// decodeEvent parses an event's one field.
 func decodeEvent(e string) (Usage, error) {
 	var head [eventHead]string
 	for i := range head {
@@ -165,8 +131,8 @@ func decodeEvent(e string) (Usage, error) {
 	if head[0] != UsageVersion {
 		return Usage{}, fmt.Errorf("format version %q, want %q", head[0], UsageVersion)
 	}
-	var n [4]int64 // account, credits, shortfall, created at
-	for i, name := range [...]string{fieldAccountID, fieldCredits, fieldShortfall, fieldCreatedAtMS} {
+	var n [4]int64
+	for i, name := range [...]string{"account_id", "credits", "shortfall_credits", "created_at_ms"} {
 		v, err := strconv.ParseInt(head[2+i], 10, 64)
 		if err != nil {
 			return Usage{}, fmt.Errorf("field %s, %s: %w", fieldEvent, name, err)
@@ -176,61 +142,4 @@ func decodeEvent(e string) (Usage, error) {
 	rest, err := unpackUsage(e)
 	return Usage{RequestID: head[1], Account: resayil.AccountID(n[0]), Credits: resayil.Credits(n[1]),
 		Shortfall: resayil.Credits(n[2]), CreatedAt: time.UnixMilli(n[3]).UTC(), Usage: rest}, err
-}
-
-// decodeFields parses a version 1 or 2 event: a field per value, or the
-// packed rest in fieldPacked.
-func decodeFields(values map[string]any) (Usage, error) {
-	d := decoder{values: values}
-	v := d.str(fieldVersion)
-	if v != usageV2 && v != usageV1 {
-		return Usage{}, fmt.Errorf("format version %q, want %q (field %s), %q or %q", v, UsageVersion, fieldEvent, usageV2, usageV1)
-	}
-	u := Usage{
-		RequestID: d.str(fieldRequestID),
-		Account:   resayil.AccountID(d.int(fieldAccountID)),
-		Credits:   resayil.Credits(d.int(fieldCredits)),
-		Shortfall: resayil.Credits(d.int(fieldShortfall)),
-		CreatedAt: time.UnixMilli(d.int(fieldCreatedAtMS)).UTC(),
-	}
-	if v == usageV1 {
-		u.Usage = wallet.Usage{
-			ClientRequestID:  d.str(fieldClientRequestID),
-			APIKeyID:         d.int(fieldAPIKeyID),
-			Model:            d.str(fieldModel),
-			Backend:          d.str(fieldBackend),
-			Status:           d.str(fieldStatus),
-			PromptTokens:     int(d.int(fieldPromptTokens)),
-			CompletionTokens: int(d.int(fieldCompletionTokens)),
-			TotalTokens:      int(d.int(fieldTotalTokens)),
-			Latency:          time.Duration(d.int(fieldLatencyMS)) * time.Millisecond,
-			TTFB:             time.Duration(d.int(fieldTTFBMS)) * time.Millisecond,
-		}
-	} else if d.err == nil {
-		u.Usage, d.err = unpackUsage(d.str(fieldPacked))
-	}
-	return u, d.err
-}
-
-// decoder reads fields, keeping the first error.
-type decoder struct {
-	values map[string]any
-	err    error
-}
-
-func (d *decoder) str(field string) string {
-	s, _ := d.values[field].(string)
-	return s
-}
-
-func (d *decoder) int(field string) int64 {
-	s := d.str(field)
-	if s == "" {
-		return 0
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("field %s: %w", field, err)
-	}
-	return n
 }

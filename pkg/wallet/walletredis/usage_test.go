@@ -60,46 +60,32 @@ func TestSettle_AppendsUsageEventPaidInFull(t *testing.T) {
 }
 
 func TestDecodeUsage_RejectsUnknownVersion(t *testing.T) {
-	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "4", "request_id": "r", "account_id": "1"}})
-	if err == nil {
-		t.Fatal("an event of format version 4 (field v) was decoded")
-	}
-	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{
+	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{
 		"e": "4\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f"}})
 	if err == nil {
-		t.Fatal("an event of format version 4 (field e) was decoded")
+		t.Fatal("an event of format version 4 was decoded")
 	}
-	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "1", "request_id": "r", "account_id": "x"}})
+	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "3", "request_id": "r", "account_id": "1"}})
 	if err == nil {
-		t.Fatal("an event with a malformed account id was decoded")
+		t.Fatal("an entry without the event field was decoded")
 	}
 }
 
-// The same event in every format decodes to the same record: version 3
-// (one field), and versions 1 (each value in a field of its own) and 2 (a
-// "v" field, the rest packed in "u"), still read because a replica not
-// yet upgraded may have written them.
-func TestDecodeUsage_EveryVersion(t *testing.T) {
+// An event decodes to the record Settle wrote: the client's id, last, may
+// hold the separator.
+func TestDecodeUsage_Event(t *testing.T) {
 	want := walletredis.Usage{StreamID: "5-0", RequestID: "r1", Account: 7, Credits: 10, Shortfall: 4,
 		CreatedAt: time.UnixMilli(1700000000123).UTC(), Usage: wallet.Usage{
 			ClientRequestID: "c1\x1f|", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", Status: "ok", PromptTokens: 100,
 			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond}}
-	for version, values := range map[string]map[string]any{
-		"3": {"e": "3\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"},
-		"2": {"v": "2", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
-			"u": "99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"},
-		"1": {"v": "1", "request_id": "r1", "account_id": "7", "credits": "10", "shortfall_credits": "4", "created_at_ms": "1700000000123",
-			"client_request_id": "c1\x1f|", "api_key_id": "99", "model": "qwen3:8b", "backend": "cloud", "status": "ok",
-			"prompt_tokens": "100", "completion_tokens": "250", "total_tokens": "350", "latency_ms": "2300", "ttfb_ms": "180"},
-	} {
-		got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: values})
-		if err != nil || got != want {
-			t.Fatalf("version %s: got\n%+v (%v)\nwant\n%+v", version, got, err, want)
-		}
+	got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
+		"e": "3\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"}})
+	if err != nil || got != want {
+		t.Fatalf("got\n%+v (%v)\nwant\n%+v", got, err, want)
 	}
 }
 
-// A malformed version 3 event is an error, never a wrong record.
+// A malformed event is an error, never a wrong record.
 func TestDecodeUsage_MalformedEvent(t *testing.T) {
 	for _, e := range []string{
 		"",
@@ -107,24 +93,10 @@ func TestDecodeUsage_MalformedEvent(t *testing.T) {
 		"3\x1fr\x1fx\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f", // account not a number
 		"3\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20",                                            // too few packed values
 		"3\x1f\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f",  // no request id
+		"3\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1fx\x1f3\x1f4\x1f5\x1f6\x1fcloud\x1fok\x1fm\x1fc",      // a token count not a number
 	} {
 		if u, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"e": e}}); err == nil {
 			t.Fatalf("event %q was decoded: %+v", e, u)
-		}
-	}
-}
-
-// A malformed packed field is an error, never a wrong record.
-func TestDecodeUsage_MalformedPacked(t *testing.T) {
-	for _, packed := range []string{
-		"",            // nothing
-		"1\x1f2\x1f3", // too few values
-		"1\x1fx\x1f3\x1f4\x1f5\x1f6\x1fcloud\x1fok\x1fm\x1fc", // a token count that is not a number
-	} {
-		_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{
-			"v": "2", "request_id": "r", "account_id": "1", "u": packed}})
-		if err == nil {
-			t.Fatalf("packed %q was decoded", packed)
 		}
 	}
 }

@@ -28,7 +28,7 @@
 // database idempotently (unique request_id), then acknowledges the entries
 // and trims what its group is done with; the streams are never trimmed by
 // length, which could drop events the writer has not read. An entry has
-// one field (version 3; DecodeUsage parses it):
+// one field (format version 3, the only one; DecodeUsage parses it):
 //
 //	e  "3", request_id (billing id, unique), account_id, credits (debit
 //	   charged), shortfall_credits (cost the balance could not pay),
@@ -37,11 +37,6 @@
 //	   latency_ms, ttfb_ms, backend, status, model, client_request_id (the
 //	   client's X-Request-Id, may be empty, may hold any byte), separated
 //	   by the ASCII unit separator (0x1f)
-//
-// Versions 1 and 2 had a field "v" with the version, then request_id,
-// account_id, credits, shortfall_credits and created_at_ms each in a field
-// of their own, and the rest each in its own field (1) or packed in one,
-// "u" (2); DecodeUsage still reads both.
 //
 // # Loading
 //
