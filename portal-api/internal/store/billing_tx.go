@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -140,15 +141,13 @@ func (t billingTx) StartSubscription(ctx context.Context, sub billing.Subscripti
 	return row.ID, nil
 }
 
-// Grant implements billing.Tx with the ledger's own grant path: the
-// credit_ledger row (uq_credit_ledger_reference) first, then the durable
-// balance.
+// Grant implements billing.Tx with the one grant path (insertGrant,
+// walletsql.CreditTx): the credit_ledger row (uq_credit_ledger_reference)
+// first, then the durable balance. A reference already granted changes
+// nothing and answers false.
 func (t billingTx) Grant(ctx context.Context, g wallet.Grant, live bool, now time.Time) (bool, error) {
-	if err := g.Validate(); err != nil {
-		return false, err
-	}
 	err := t.s.insertGrant(ctx, g, live, now)
-	if err == errGrantExists {
+	if errors.Is(err, errGrantExists) {
 		return false, nil
 	}
 	return err == nil, err

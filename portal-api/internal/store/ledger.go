@@ -11,6 +11,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 )
 
@@ -159,32 +160,17 @@ func (s *Store) RecordGrant(ctx context.Context, g wallet.Grant, live bool, audi
 }
 
 // insertGrant writes the ledger row and adds the grant to the durable
-// balance; the caller's transaction makes them one step. The row comes first,
-// so a duplicate reference stops the transaction before any balance changes.
+// balance, in the caller's transaction, with walletsql.CreditTx: the one
+// path of a grant's durable part, shared with the embedded wallet. A
+// reference already in the ledger returns errGrantExists, before any balance
+// changes.
 func (s *Store) insertGrant(ctx context.Context, g wallet.Grant, live bool, now time.Time) error {
-	var liveAt, actor any
-	if live {
-		liveAt = now
-	}
-	if g.ActorUserID != 0 {
-		actor = int64(g.ActorUserID)
-	}
-	err := s.conn(ctx).Exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, actor_user_id, live_applied_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(g.Account), g.Reference, g.LedgerKind(), int64(g.Amount), g.Reason, actor, liveAt, now).Error
-	if IsDuplicate(err) {
-		return errGrantExists
-	}
+	applied, err := walletsql.CreditTx(ctx, s.conn(ctx).Statement.ConnPool, s.dialect, g, live, now)
 	if err != nil {
-		return fmt.Errorf("record grant %s: %w", g.Reference, err)
+		return err
 	}
-	upsert := `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
-	if s.dialect == migrations.MySQL {
-		upsert = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
-	}
-	if err := s.conn(ctx).Exec(upsert, int64(g.Account), int64(g.Amount), now, int64(g.Amount), now).Error; err != nil {
-		return fmt.Errorf("add grant %s to wallet: %w", g.Reference, err)
+	if !applied {
+		return errGrantExists
 	}
 	return nil
 }
@@ -235,9 +221,6 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 			if c.Grant {
 				g := wallet.Grant{Reference: ledger.SubscriptionReference(row.ID), Account: c.Account, Amount: c.Plan.Credits,
 					Kind: ledger.KindSubscription, Reason: c.Reason}
-				if err := g.Validate(); err != nil {
-					return err
-				}
 				if err := tx.insertGrant(ctx, g, live, now); err != nil {
 					return err
 				}
