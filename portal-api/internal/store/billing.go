@@ -293,8 +293,8 @@ type subscriptionPlanRow struct {
 	ID                  int64
 	AccountID           int64
 	PlanID              int64
-	Status              string
-	Source              string
+	Status              resayil.SubscriptionStatus
+	Source              resayil.SubscriptionSource
 	PaymentID           *int64
 	StartsAt            time.Time
 	ExpiresAt           time.Time
@@ -361,7 +361,7 @@ func first(subs []billing.Subscription, err error) (*billing.Subscription, error
 // ActiveSubscription implements billing.Store (ix_subscriptions_account).
 func (b *BillingStore) ActiveSubscription(ctx context.Context, account resayil.AccountID) (*billing.Subscription, error) {
 	return first(subscriptions(ctx, b.s, `s.account_id = ? AND s.status = ? ORDER BY s.id DESC LIMIT 1`,
-		int64(account), billing.SubscriptionActive))
+		int64(account), resayil.SubscriptionActive))
 }
 
 // LastSubscription implements billing.Store.
@@ -372,23 +372,19 @@ func (b *BillingStore) LastSubscription(ctx context.Context, account resayil.Acc
 // DueSubscriptions implements billing.Store (ix_subscriptions_expiry).
 func (b *BillingStore) DueSubscriptions(ctx context.Context, now time.Time, limit int) ([]billing.Subscription, error) {
 	return subscriptions(ctx, b.s, `s.status = ? AND s.expires_at <= ? ORDER BY s.expires_at, s.id LIMIT ?`,
-		billing.SubscriptionActive, now, limit)
+		resayil.SubscriptionActive, now, limit)
 }
 
 // EndSubscription implements billing.Store.
 func (b *BillingStore) EndSubscription(ctx context.Context, id int64, now time.Time) (bool, error) {
-	res := b.s.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		billing.SubscriptionEnded, now, now, id, billing.SubscriptionActive)
-	if res.Error != nil {
-		return false, fmt.Errorf("end subscription %d: %w", id, res.Error)
-	}
-	return res.RowsAffected == 1, nil
+	n, err := b.s.endSubscriptions(ctx, now, id)
+	return n == 1, err
 }
 
 // RemindableSubscriptions implements billing.Store (ix_subscriptions_expiry).
 func (b *BillingStore) RemindableSubscriptions(ctx context.Context, now, until time.Time, limit int) ([]billing.Subscription, error) {
 	return subscriptions(ctx, b.s, `s.status = ? AND s.expires_at > ? AND s.expires_at <= ? AND s.reminder_sent_at IS NULL
-ORDER BY s.expires_at, s.id LIMIT ?`, billing.SubscriptionActive, now, until, limit)
+ORDER BY s.expires_at, s.id LIMIT ?`, resayil.SubscriptionActive, now, until, limit)
 }
 
 // maxTxAttempts bounds the retries of a transaction that MySQL chose as a

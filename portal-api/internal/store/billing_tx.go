@@ -101,7 +101,7 @@ func (t billingTx) ActiveSubscription(ctx context.Context, account resayil.Accou
 	if t.mysql() {
 		where += " LOCK IN SHARE MODE"
 	}
-	return first(subscriptions(ctx, t.s, where, int64(account), billing.SubscriptionActive))
+	return first(subscriptions(ctx, t.s, where, int64(account), resayil.SubscriptionActive))
 }
 
 // Plan implements billing.Tx.
@@ -111,29 +111,13 @@ func (t billingTx) Plan(ctx context.Context, id int64) (billing.Plan, error) {
 
 // EndSubscriptions implements billing.Tx.
 func (t billingTx) EndSubscriptions(ctx context.Context, account resayil.AccountID, now time.Time) ([]int64, error) {
-	lock := ""
-	if t.mysql() {
-		lock = " FOR UPDATE"
-	}
-	ids := []int64{}
-	if err := t.s.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
-		int64(account), billing.SubscriptionActive).Scan(&ids).Error; err != nil {
-		return nil, fmt.Errorf("find active subscriptions: %w", err)
-	}
-	if len(ids) == 0 {
-		return ids, nil
-	}
-	if err := t.s.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ? AND status = ?`,
-		billing.SubscriptionEnded, now, now, ids, billing.SubscriptionActive).Error; err != nil {
-		return nil, fmt.Errorf("end subscriptions: %w", err)
-	}
-	return ids, nil
+	return t.s.endActiveSubscriptions(ctx, account, now)
 }
 
 // StartSubscription implements billing.Tx (uq_subscriptions_payment).
 func (t billingTx) StartSubscription(ctx context.Context, sub billing.Subscription, now time.Time) (int64, error) {
 	pid := int64(sub.PaymentID)
-	row := subscriptionRow{AccountID: int64(sub.Account), PlanID: sub.Plan.ID, Status: billing.SubscriptionActive, Source: billing.SourcePayment,
+	row := subscriptionRow{AccountID: int64(sub.Account), PlanID: sub.Plan.ID, Status: resayil.SubscriptionActive, Source: resayil.SubscriptionFromPayment,
 		PaymentID: &pid, StartsAt: sub.StartsAt, ExpiresAt: sub.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 	if err := t.s.conn(ctx).Create(&row).Error; err != nil {
 		return 0, fmt.Errorf("insert subscription of payment %d: %w", pid, err)
@@ -165,7 +149,7 @@ func (t billingTx) DurableBalance(ctx context.Context, account resayil.AccountID
 // MarkReminded implements billing.Tx.
 func (t billingTx) MarkReminded(ctx context.Context, subscription int64, now time.Time) (bool, error) {
 	res := t.s.conn(ctx).Exec(`UPDATE subscriptions SET reminder_sent_at = ?, updated_at = ? WHERE id = ? AND status = ? AND reminder_sent_at IS NULL`,
-		now, now, subscription, billing.SubscriptionActive)
+		now, now, subscription, resayil.SubscriptionActive)
 	if res.Error != nil {
 		return false, fmt.Errorf("mark subscription %d reminded: %w", subscription, res.Error)
 	}

@@ -22,23 +22,6 @@ var _ ledger.Store = (*Store)(nil)
 // once, so the whole transaction, balance and audit included, rolls back.
 var errGrantExists = errors.New("store: grant reference already in the ledger")
 
-type subscriptionRow struct {
-	ID             int64 `gorm:"primaryKey"`
-	AccountID      int64
-	PlanID         int64
-	Status         string
-	Source         string
-	PaymentID      *int64
-	StartsAt       time.Time
-	ExpiresAt      time.Time
-	EndedAt        *time.Time
-	ReminderSentAt *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-func (subscriptionRow) TableName() string { return "subscriptions" }
-
 // AccountByEmail implements ledger.Store.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (ledger.Owner, error) {
 	var u struct {
@@ -196,22 +179,13 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 	var out ledger.PlanChanged
 	err := s.Tx(ctx, func(tx *Store) error {
 		out = ledger.PlanChanged{}
-		lock := ""
-		if tx.dialect == migrations.MySQL {
-			lock = " FOR UPDATE"
+		ended, err := tx.endActiveSubscriptions(ctx, c.Account, now)
+		if err != nil {
+			return err
 		}
-		if err := tx.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
-			int64(c.Account), ledger.StatusActive).Scan(&out.Ended).Error; err != nil {
-			return fmt.Errorf("find active subscriptions: %w", err)
-		}
-		if len(out.Ended) > 0 {
-			if err := tx.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ?`,
-				ledger.StatusEnded, now, now, out.Ended).Error; err != nil {
-				return fmt.Errorf("end subscriptions: %w", err)
-			}
-		}
+		out.Ended = ended
 		if c.Plan != nil {
-			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: ledger.StatusActive, Source: ledger.SourceOperator,
+			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: resayil.SubscriptionActive, Source: resayil.SubscriptionFromOperator,
 				StartsAt: c.StartsAt, ExpiresAt: c.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 			if err := tx.conn(ctx).Create(&row).Error; err != nil {
 				return fmt.Errorf("insert subscription: %w", err)
