@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/resayil/portal/pkg/database"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -387,23 +385,10 @@ func (b *BillingStore) RemindableSubscriptions(ctx context.Context, now, until t
 ORDER BY s.expires_at, s.id LIMIT ?`, resayil.SubscriptionActive, now, until, limit)
 }
 
-// maxTxAttempts bounds the retries of a transaction that MySQL chose as a
-// deadlock victim or that timed out waiting for a lock.
-const maxTxAttempts = 5
-
-// InTx implements billing.Store. fn runs again from the start when MySQL
-// reports a deadlock or a lock wait timeout (errors 1213, 1205); it must
-// reset what it captures.
+// InTx implements billing.Store with Store.Tx: fn runs in one transaction,
+// again from the start when the transaction lost to another (a MySQL
+// deadlock or lock wait timeout, SQLite busy or locked; see
+// database.Retryable), so it must reset what it captures.
 func (b *BillingStore) InTx(ctx context.Context, fn func(billing.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := b.s.Tx(ctx, func(tx *Store) error { return fn(billingTx{s: tx}) })
-		if err == nil || !database.Retryable(err) || attempt == maxTxAttempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(time.Duration(attempt*attempt)*time.Millisecond + rand.N(3*time.Millisecond)):
-		}
-	}
+	return b.s.Tx(ctx, func(tx *Store) error { return fn(billingTx{s: tx}) })
 }

@@ -18,6 +18,8 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
+	// inTx is true for a Store bound to a transaction (Tx's argument).
+	inTx bool
 }
 
 // New wraps an open database.
@@ -25,11 +27,22 @@ func New(db *database.DB) *Store {
 	return &Store{db: db.Gorm, dialect: db.Dialect}
 }
 
-// Tx runs fn in one transaction on a Store bound to it.
+// Tx runs fn in one transaction on a Store bound to it. The transaction
+// runs again from the start when it lost to another (database.RetryTx: a
+// MySQL deadlock or lock wait timeout, SQLite busy or locked), so fn must
+// reset what it captures. Called on a Store already in a transaction, fn
+// runs in a savepoint of it and is not retried on its own: the outermost
+// Tx retries the whole.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect})
-	})
+	run := func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(&Store{db: tx, dialect: s.dialect, inTx: true})
+		})
+	}
+	if s.inTx {
+		return run()
+	}
+	return database.RetryTx(ctx, run)
 }
 
 func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
