@@ -35,8 +35,6 @@ func (r apiKeyRow) toDomain() apikey.Key {
 	}
 }
 
-var errKeyNotFound = resayil.Errorf(resayil.ENOTFOUND, "The API key does not exist.")
-
 // CreateAPIKey implements apikey.Store. The user's row is locked first
 // (SQLite's transactions already hold the write lock from BEGIN), so that
 // counting the active keys and inserting one is a single step.
@@ -94,7 +92,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, userID resayil.UserID, id resa
 	var row apiKeyRow
 	err = s.conn(ctx).Where("id = ? AND user_id = ?", int64(id), int64(userID)).Take(&row).Error
 	if isNotFound(err) {
-		return apikey.Key{}, errKeyNotFound
+		return apikey.Key{}, apikey.ErrNotFound
 	}
 	if err != nil {
 		return apikey.Key{}, fmt.Errorf("read key: %w", err)
