@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletsql"
@@ -56,8 +55,8 @@ func (s *Store) AccountByUserID(ctx context.Context, id resayil.UserID) (ledger.
 	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
 }
 
-// RecordDebit implements ledger.Store. The wallet row is locked first (FOR
-// UPDATE on MySQL, as walletsql does), then lowered by a conditional UPDATE
+// RecordDebit implements ledger.Store. The wallet row is locked first
+// (forUpdate, as walletsql does), then lowered by a conditional UPDATE
 // that only passes while the available balance covers the debit, so a
 // concurrent request's hold or debit cannot make it overdraw (invariant 1);
 // the CHECK (balance_credits >= 0) is the last guard.
@@ -66,17 +65,12 @@ func (s *Store) RecordDebit(ctx context.Context, d wallet.Grant, live bool, audi
 		return err
 	}
 	return s.Tx(ctx, func(tx *Store) error {
-		lock := ""
-		if tx.dialect == migrations.MySQL {
-			lock = " FOR UPDATE"
-		}
-		var w struct {
-			BalanceCredits int64
-			HeldCredits    int64
-		}
-		if err := tx.conn(ctx).Raw(`SELECT balance_credits, held_credits FROM wallets WHERE account_id = ?`+lock, int64(d.Account)).Scan(&w).Error; err != nil {
+		var w walletRow
+		if err := tx.conn(ctx).Clauses(forUpdate).Where("account_id = ?", int64(d.Account)).Limit(1).Find(&w).Error; err != nil {
 			return fmt.Errorf("lock wallet: %w", err)
 		}
+		// Raw SQL on purpose: the guard and its row count are what keep the
+		// balance from going below zero under concurrent holds and debits.
 		res := tx.conn(ctx).Exec(`UPDATE wallets SET balance_credits = balance_credits - ?, updated_at = ?
 WHERE account_id = ? AND balance_credits - held_credits >= ?`, int64(d.Amount), now, int64(d.Account), int64(d.Amount))
 		if res.Error != nil {

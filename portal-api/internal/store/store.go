@@ -2,6 +2,13 @@
 // storage interface. Row structs with gorm tags live here and nowhere else;
 // features see domain types. Tx runs a function in one transaction so a
 // feature can write several tables atomically (payment + ledger + outbox).
+//
+// Queries are GORM's where GORM expresses them: row locks with
+// clause.Locking (forUpdate, forShare), upserts with clause.OnConflict. Two
+// kinds stay SQL text: reads that join or aggregate, and the conditional
+// UPDATEs whose affected-row count carries an exactly-once or
+// never-below-zero rule (each says so); a grant's durable part is
+// walletsql.CreditTx, shared with the embedded wallet.
 package store
 
 import (

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -35,7 +33,7 @@ func (subscriptionRow) TableName() string { return "subscriptions" }
 // rows this transaction ended.
 func (s *Store) endActiveSubscriptions(ctx context.Context, account resayil.AccountID, now time.Time) ([]int64, error) {
 	ids := []int64{}
-	if err := s.conn(ctx).Model(&subscriptionRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+	if err := s.conn(ctx).Model(&subscriptionRow{}).Clauses(forUpdate).
 		Where("account_id = ? AND status = ?", int64(account), resayil.SubscriptionActive).Order("id").
 		Pluck("id", &ids).Error; err != nil {
 		return nil, fmt.Errorf("find active subscriptions: %w", err)
