@@ -67,17 +67,20 @@ func Retryable(err error) bool {
 	return false
 }
 
-// MaxTxAttempts bounds RunTx's retries.
+// MaxTxAttempts bounds RetryTx's attempts.
 const MaxTxAttempts = 5
 
-// RunTx runs fn in a transaction, again (with a short jittered backoff)
-// when the database chose it as a deadlock victim or it timed out on a
-// lock. fn must have no effect outside the transaction except on variables
-// it resets itself. mu, when not nil, serialises writers of one process
-// (SQLite allows one writer; queueing in Go is cheaper than its busy loop).
-func RunTx(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) error) error {
+// RetryTx runs tx, a whole transaction from BEGIN to COMMIT, again (after a
+// short jittered backoff) while it fails only because of another
+// transaction (Retryable: a MySQL deadlock victim or lock wait timeout,
+// SQLite busy or locked), at most MaxTxAttempts times. It is the one retry
+// loop of every multi-statement transaction: RunTx's (database/sql) and
+// portal-api's store (GORM). tx must have no effect outside the transaction
+// except on variables it resets itself. A nested transaction (a savepoint)
+// must not be retried on its own: the failure rolled back the outer one.
+func RetryTx(ctx context.Context, tx func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := tryTx(ctx, db, mu, fn)
+		err := tx()
 		if err == nil || !Retryable(err) || attempt == MaxTxAttempts {
 			return err
 		}
@@ -88,6 +91,13 @@ func RunTx(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) err
 		case <-time.After(backoff):
 		}
 	}
+}
+
+// RunTx runs fn in a database/sql transaction, retried by RetryTx. mu, when
+// not nil, serialises writers of one process (SQLite allows one writer;
+// queueing in Go is cheaper than its busy loop).
+func RunTx(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) error) error {
+	return RetryTx(ctx, func() error { return tryTx(ctx, db, mu, fn) })
 }
 
 func tryTx(ctx context.Context, db *sql.DB, mu *sync.Mutex, fn func(*sql.Tx) error) error {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -17,6 +18,7 @@ import (
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 )
 
 // Plans inserts the three tiers that `portal-api seed` writes, Basic, Pro
@@ -106,6 +108,26 @@ func Fund(t testing.TB, w wallet.Wallet, acct resayil.AccountID, amount resayil.
 	if !applied {
 		t.Fatal("grant not applied")
 	}
+}
+
+// CommitGrant writes the durable part of a grant (its credit_ledger row and
+// the wallets increment) the way portal-api does, with walletsql.CreditTx in
+// one transaction, and returns the grant. live marks the row live-applied;
+// in Redis mode the caller credits walletredis first and marks it then.
+func CommitGrant(t testing.TB, db *database.DB, acct resayil.AccountID, amount resayil.Credits, live bool) wallet.Grant {
+	t.Helper()
+	ctx := context.Background()
+	g := wallet.Grant{Reference: "admin:test-" + randomBase62(12), Account: acct, Amount: amount, Kind: "admin", Reason: "test"}
+	now := time.Now().UTC()
+	err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
+		applied, err := walletsql.CreditTx(ctx, tx, db.Dialect, g, live, now)
+		if err == nil && !applied {
+			err = fmt.Errorf("grant %s not applied", g.Reference)
+		}
+		return err
+	})
+	must(t, err)
+	return g
 }
 
 // RevokeKey marks the key revoked in the database.

@@ -156,24 +156,22 @@ func (g *Gateway) Stop(t testing.TB) {
 }
 
 // Fund grants credits the way portal-api does: in embedded mode the wallet
-// is the database; in Redis mode the ledger row and durable balance are
-// committed first, then the live wallet is credited once by reference.
+// is the database (walletsql's Credit); in Redis mode the ledger row and
+// durable balance are committed first (CommitGrant), then the live wallet is
+// credited once by reference and the row marked live.
 func (g *Gateway) Fund(t testing.TB, acct resayil.AccountID, amount resayil.Credits) {
 	t.Helper()
 	if g.App.Redis == nil {
 		Fund(t, g.App.Wallet, acct, amount)
 		return
 	}
-	ref := "admin:test-" + randomBase62(12)
-	now := time.Now().UTC()
-	exec(t, g.DB, `INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, created_at) VALUES (?, ?, 'admin', ?, 'test', ?)`, acct, ref, amount, now)
-	exec(t, g.DB, `UPDATE wallets SET balance_credits = balance_credits + ? WHERE account_id = ?`, amount, acct)
-	applied, err := g.App.Wallet.Credit(context.Background(), wallet.Grant{Reference: ref, Account: acct, Amount: amount, Kind: "admin", Reason: "test"})
+	grant := CommitGrant(t, g.DB, acct, amount, false)
+	applied, err := g.App.Wallet.Credit(context.Background(), grant)
 	must(t, err)
 	if !applied {
 		t.Fatal("grant not applied to Redis")
 	}
-	exec(t, g.DB, `UPDATE credit_ledger SET live_applied_at = ? WHERE reference = ?`, now, ref)
+	exec(t, g.DB, `UPDATE credit_ledger SET live_applied_at = ? WHERE reference = ?`, time.Now().UTC(), grant.Reference)
 }
 
 // Balance returns the live balance.

@@ -13,9 +13,9 @@
 // account queue instead of deadlocking.
 //
 // Why unique indexes carry idempotency (invariant 2): Settle writes the debit
-// and the usage record (uq_usage_request_id) in one transaction, and Credit
-// writes the credit_ledger row (uq_credit_ledger_reference) and the balance
-// in one transaction. A duplicate-key error on either means "already done":
+// and the usage record (uq_usage_request_id) in one transaction, and
+// CreditTx writes the credit_ledger row (uq_credit_ledger_reference) and the
+// balance in the caller's transaction (Credit's own, or portal-api's). A duplicate-key error on either means "already done":
 // the transaction rolls back, debit or grant included, and the first
 // outcome is reported. Nothing relies on a read-then-write check.
 //
@@ -54,8 +54,7 @@ type Wallet struct {
 	// forUpdate locks the rows a transaction reads on MySQL; SQLite has no
 	// row locks and needs none (its write transactions are serialized).
 	forUpdate string
-	// upsertCredit adds to a wallet, creating it when missing.
-	upsertCredit string
+	dialect   migrations.Dialect
 	// writeMu queues this process's SQLite write transactions in Go. SQLite
 	// admits one writer at a time; waiting on a mutex is fairer and much
 	// faster under load than SQLite's busy handler, which polls with sleeps.
@@ -67,19 +66,15 @@ var _ wallet.Wallet = (*Wallet)(nil)
 
 // New returns a Wallet on db, which must be migrated.
 func New(db *database.DB, cfg Config) *Wallet {
-	w := &Wallet{db: db.SQL, now: cfg.Now}
+	w := &Wallet{db: db.SQL, now: cfg.Now, dialect: db.Dialect}
 	if w.now == nil {
 		w.now = time.Now
 	}
 	switch db.Dialect {
 	case migrations.MySQL:
 		w.forUpdate = " FOR UPDATE"
-		w.upsertCredit = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
 	default:
 		w.writeMu = &sync.Mutex{}
-		w.upsertCredit = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
 	}
 	return w
 }

@@ -2,6 +2,8 @@ package walletsql_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -63,57 +65,52 @@ func newAccount(t testing.TB, db *database.DB) resayil.AccountID {
 // column, and that the ledger, the usage records and the balance agree
 // (the check `portal-api ledger verify` makes).
 func TestSettle_WritesUsageRecord(t *testing.T) {
-	for _, backend := range testenv.Backends {
-		t.Run(string(backend), func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db, _ := testenv.Open(t, backend)
-			w := walletsql.New(db, walletsql.Config{})
-			acct := newAccount(t, db)
-			if ok, err := w.Credit(ctx, wallet.Grant{Reference: "admin:u1", Account: acct, Amount: 100, Reason: "welcome", ActorUserID: 9}); !ok || err != nil {
-				t.Fatalf("Credit = %v, %v", ok, err)
-			}
-			if _, err := w.Reserve(ctx, wallet.Hold{RequestID: "r1", Account: acct, Amount: 40}); err != nil {
-				t.Fatal(err)
-			}
-			s := wallet.Settlement{RequestID: "r1", Account: acct, Cost: 33, Usage: wallet.Usage{
-				ClientRequestID: "c1", Model: "qwen3:8b", Backend: "cloud", PromptTokens: 5, CompletionTokens: 6,
-				TotalTokens: 11, Status: "ok", Latency: 1500 * time.Millisecond, TTFB: 120 * time.Millisecond,
-			}}
-			if _, err := w.Settle(ctx, s); err != nil {
-				t.Fatal(err)
-			}
-			var (
-				client, model, backendName, status string
-				apiKey                             *int64
-				prompt, completion, tokens         int
-				credits, shortfall                 int64
-				latency, ttfb                      int
-			)
-			err := db.SQL.QueryRow(`SELECT client_request_id, api_key_id, model, backend, prompt_tokens, completion_tokens, total_tokens,
+	onEachBackend(t, func(t *testing.T, ctx context.Context, db *database.DB) {
+		w := walletsql.New(db, walletsql.Config{})
+		acct := newAccount(t, db)
+		if ok, err := w.Credit(ctx, wallet.Grant{Reference: "admin:u1", Account: acct, Amount: 100, Reason: "welcome", ActorUserID: 9}); !ok || err != nil {
+			t.Fatalf("Credit = %v, %v", ok, err)
+		}
+		if _, err := w.Reserve(ctx, wallet.Hold{RequestID: "r1", Account: acct, Amount: 40}); err != nil {
+			t.Fatal(err)
+		}
+		s := wallet.Settlement{RequestID: "r1", Account: acct, Cost: 33, Usage: wallet.Usage{
+			ClientRequestID: "c1", Model: "qwen3:8b", Backend: "cloud", PromptTokens: 5, CompletionTokens: 6,
+			TotalTokens: 11, Status: "ok", Latency: 1500 * time.Millisecond, TTFB: 120 * time.Millisecond,
+		}}
+		if _, err := w.Settle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			client, model, backendName, status string
+			apiKey                             *int64
+			prompt, completion, tokens         int
+			credits, shortfall                 int64
+			latency, ttfb                      int
+		)
+		err := db.SQL.QueryRow(`SELECT client_request_id, api_key_id, model, backend, prompt_tokens, completion_tokens, total_tokens,
   credits, shortfall_credits, status, latency_ms, ttfb_ms FROM usage_records WHERE request_id = 'r1'`).
-				Scan(&client, &apiKey, &model, &backendName, &prompt, &completion, &tokens, &credits, &shortfall, &status, &latency, &ttfb)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if client != "c1" || apiKey != nil || model != "qwen3:8b" || backendName != "cloud" || prompt != 5 || completion != 6 ||
-				tokens != 11 || credits != 33 || shortfall != 0 || status != "ok" || latency != 1500 || ttfb != 120 {
-				t.Fatalf("usage row = %q %v %q %q %d %d %d %d %d %q %d %d", client, apiKey, model, backendName,
-					prompt, completion, tokens, credits, shortfall, status, latency, ttfb)
-			}
-			var grants, debits, balance, held int64
-			err = db.SQL.QueryRow(`SELECT
+			Scan(&client, &apiKey, &model, &backendName, &prompt, &completion, &tokens, &credits, &shortfall, &status, &latency, &ttfb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if client != "c1" || apiKey != nil || model != "qwen3:8b" || backendName != "cloud" || prompt != 5 || completion != 6 ||
+			tokens != 11 || credits != 33 || shortfall != 0 || status != "ok" || latency != 1500 || ttfb != 120 {
+			t.Fatalf("usage row = %q %v %q %q %d %d %d %d %d %q %d %d", client, apiKey, model, backendName,
+				prompt, completion, tokens, credits, shortfall, status, latency, ttfb)
+		}
+		var grants, debits, balance, held int64
+		err = db.SQL.QueryRow(`SELECT
   (SELECT SUM(amount_credits) FROM credit_ledger WHERE account_id = ?),
   (SELECT SUM(credits) FROM usage_records WHERE account_id = ?),
   balance_credits, held_credits FROM wallets WHERE account_id = ?`, acct, acct, acct).Scan(&grants, &debits, &balance, &held)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if balance != grants-debits || balance != 67 || held != 0 {
-				t.Fatalf("balance %d, held %d; grants %d - debits %d", balance, held, grants, debits)
-			}
-		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if balance != grants-debits || balance != 67 || held != 0 {
+			t.Fatalf("balance %d, held %d; grants %d - debits %d", balance, held, grants, debits)
+		}
+	})
 }
 
 // TestLoader_ExcludesGrantsNotAppliedLive: in Redis mode the ledger row is
@@ -140,5 +137,64 @@ func mustExec(t *testing.T, db *database.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.SQL.Exec(q, args...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCreditTx_RunsInTheCallersTransaction: CreditTx writes nothing of its
+// own accord; the caller's rollback takes the ledger row and the balance
+// back together, and its commit keeps both. A grant not applied live is left
+// out of the loader's balance until it is marked.
+func TestCreditTx_RunsInTheCallersTransaction(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, ctx context.Context, db *database.DB) {
+		acct := newAccount(t, db)
+		g := wallet.Grant{Reference: "payment:1", Account: acct, Amount: 300}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		errAbort := errors.New("abort")
+		err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
+			if ok, err := walletsql.CreditTx(ctx, tx, db.Dialect, g, false, now); !ok || err != nil {
+				t.Errorf("CreditTx = %v, %v; want applied", ok, err)
+			}
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Fatalf("RunTx = %v, want the abort", err)
+		}
+		var rows int
+		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM credit_ledger WHERE account_id = ?`, acct).Scan(&rows); err != nil || rows != 0 {
+			t.Fatalf("ledger rows after rollback = %d, %v; want 0", rows, err)
+		}
+		for i, want := range []bool{true, false} {
+			err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
+				ok, err := walletsql.CreditTx(ctx, tx, db.Dialect, g, false, now)
+				if ok != want {
+					t.Errorf("CreditTx #%d applied = %v, want %v", i+1, ok, want)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := walletsql.New(db, walletsql.Config{})
+		if b, err := w.Balance(ctx, acct); err != nil || b.Total != 300 {
+			t.Fatalf("Balance = %+v, %v; want 300", b, err)
+		}
+		if bal, err := walletsql.NewLoader(db).LoadBalance(ctx, acct); err != nil || bal != 0 {
+			t.Fatalf("LoadBalance = %d, %v; want 0 (the grant is not live yet)", bal, err)
+		}
+		if ok, err := w.Credit(ctx, g); ok || err != nil {
+			t.Fatalf("Credit of a committed reference = %v, %v; want false, nil", ok, err)
+		}
+	})
+}
+
+// onEachBackend runs test in parallel on a fresh database of each backend.
+func onEachBackend(t *testing.T, test func(t *testing.T, ctx context.Context, db *database.DB)) {
+	for _, backend := range testenv.Backends {
+		t.Run(string(backend), func(t *testing.T) {
+			t.Parallel()
+			db, _ := testenv.Open(t, backend)
+			test(t, context.Background(), db)
+		})
 	}
 }

@@ -1,5 +1,7 @@
 // Command portal-api serves the portal's JSON API and runs its operator
-// commands: serve, migrate up|down|status, seed.
+// commands: serve, migrate up|down|status, seed, user disable|enable,
+// credits grant, plan set, ledger verify|reconcile and cloud-budget
+// show|set (usage below lists their flags).
 package main
 
 import (

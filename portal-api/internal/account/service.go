@@ -16,7 +16,7 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 )
 
-// Config is what NewService needs.
+// Config is what New needs.
 type Config struct {
 	Store  Store
 	Hasher Hasher
@@ -58,8 +58,8 @@ type Service struct {
 	dummyHash func() (string, error)
 }
 
-// NewService checks cfg and builds the service.
-func NewService(cfg Config) (*Service, error) {
+// New checks cfg and builds the service.
+func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Limiter == nil {
 		return nil, errors.New("account: Store and Limiter are required")
 	}

@@ -258,15 +258,19 @@ func TestHashGate_BoundsConcurrentHashing(t *testing.T) {
 	}})
 	const n = 6
 	statuses := make([]int, n)
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		errs goErrs
+	)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = h.NewClient().Do(t, post("/api/v1/auth/register", validRegistration(apitest.UniqueEmail("rush")))).Status
+			statuses[i] = errs.status(h.NewClient().Try(post("/api/v1/auth/register", validRegistration(apitest.UniqueEmail("rush")))))
 		}()
 	}
 	wg.Wait()
+	errs.report(t)
 	created, busy := 0, 0
 	for _, s := range statuses {
 		switch s {

@@ -96,17 +96,21 @@ func TestAdminCredits(t *testing.T) {
 				t.Errorf("below zero: %+v", e)
 			}
 			// Concurrent debits of the whole balance: one wins.
-			var wg sync.WaitGroup
+			var (
+				wg   sync.WaitGroup
+				errs goErrs
+			)
 			codes := make(chan int, 4)
 			for range 4 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					codes <- admin.Do(t, adjust(u.ID, -700, "race")).Status
+					codes <- errs.status(admin.Try(adjust(u.ID, -700, "race")))
 				}()
 			}
 			wg.Wait()
 			close(codes)
+			errs.report(t)
 			var statuses []int
 			won := 0
 			for code := range codes {

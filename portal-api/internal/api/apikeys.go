@@ -30,12 +30,10 @@ func (h *handlers) listKeys(c *fiber.Ctx) error {
 	return c.JSON(toKeyListResponse(keys))
 }
 
-var errKeyNotFound = resayil.Errorf(resayil.ENOTFOUND, "The API key does not exist.")
-
 func (h *handlers) revokeKey(c *fiber.Ctx) error {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return errKeyNotFound
+		return apikey.ErrNotFound
 	}
 	if _, err := h.keys.Revoke(c.UserContext(), caller(c).User.ID, resayil.APIKeyID(id)); err != nil {
 		return err

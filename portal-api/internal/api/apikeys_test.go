@@ -182,17 +182,21 @@ func TestAPIKeys(t *testing.T) {
 			for i := range 15 {
 				createKey(t, c, fmt.Sprintf("pre %d", i))
 			}
-			var wg sync.WaitGroup
+			var (
+				wg   sync.WaitGroup
+				errs goErrs
+			)
 			codes := make(chan int, 10)
 			for i := range 10 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					codes <- h.Do(t, apitest.Request{Method: "POST", Path: "/api/v1/api-keys", Token: c.Token, Body: map[string]any{"name": fmt.Sprintf("burst %d", i)}}).Status
+					codes <- errs.status(h.Try(apitest.Request{Method: "POST", Path: "/api/v1/api-keys", Token: c.Token, Body: map[string]any{"name": fmt.Sprintf("burst %d", i)}}))
 				}()
 			}
 			wg.Wait()
 			close(codes)
+			errs.report(t)
 			created := 0
 			for code := range codes {
 				if code == http.StatusCreated {

@@ -148,11 +148,20 @@ func (s *shop) webhook(t *testing.T, invoice int64) fakemyfatoorah.WebhookReques
 // deliver posts a webhook with the given signature header ("" sends none).
 func (s *shop) deliver(t *testing.T, body []byte, signature string) *apitest.Response {
 	t.Helper()
+	return s.Do(t, webhookRequest(body, signature))
+}
+
+// tryDeliver is deliver for a goroutine of the test's (apitest.Harness.Try).
+func (s *shop) tryDeliver(body []byte, signature string) (*apitest.Response, error) {
+	return s.Try(webhookRequest(body, signature))
+}
+
+func webhookRequest(body []byte, signature string) apitest.Request {
 	r := apitest.Request{Method: "POST", Path: "/api/v1/webhooks/myfatoorah", Body: body, Header: map[string]string{}}
 	if signature != "" {
 		r.Header[myfatoorahsig.Header] = signature
 	}
-	return s.Do(t, r)
+	return r
 }
 
 // deliverSigned delivers the invoice's webhook as MyFatoorah would.
@@ -173,17 +182,36 @@ func (s *shop) browse(t *testing.T, paymentID string) url.Values {
 // browseFrom is browse from the client IP ip.
 func (s *shop) browseFrom(t *testing.T, ip, paymentID string) url.Values {
 	t.Helper()
-	r := get("/api/v1/billing/myfatoorah/return?paymentId=" + url.QueryEscape(paymentID))
-	r.Header = map[string]string{"X-Forwarded-For": ip}
-	res := s.Do(t, r).Want(t, http.StatusFound)
-	loc, err := url.Parse(res.Header.Get("Location"))
+	q, err := s.tryBrowseFrom(ip, paymentID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != publicURL+"/billing/result" {
-		t.Fatalf("redirect to %s, want the SPA's /billing/result", loc)
+	return q
+}
+
+// tryBrowse is browse for a goroutine of the test's (apitest.Harness.Try).
+func (s *shop) tryBrowse(paymentID string) (url.Values, error) {
+	return s.tryBrowseFrom(apitest.RandomIP(), paymentID)
+}
+
+func (s *shop) tryBrowseFrom(ip, paymentID string) (url.Values, error) {
+	r := get("/api/v1/billing/myfatoorah/return?paymentId=" + url.QueryEscape(paymentID))
+	r.Header = map[string]string{"X-Forwarded-For": ip}
+	res, err := s.Try(r)
+	if err != nil {
+		return nil, err
 	}
-	return loc.Query()
+	if res.Status != http.StatusFound {
+		return nil, fmt.Errorf("return: status %d, want %d; body: %s", res.Status, http.StatusFound, res.Body)
+	}
+	loc, err := url.Parse(res.Header.Get("Location"))
+	if err != nil {
+		return nil, err
+	}
+	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != publicURL+"/billing/result" {
+		return nil, fmt.Errorf("redirect to %s, want the SPA's /billing/result", loc)
+	}
+	return loc.Query(), nil
 }
 
 // billingOf reads GET /api/v1/billing as the client.

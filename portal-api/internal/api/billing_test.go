@@ -170,24 +170,29 @@ func TestPayment_CreditedOnce(t *testing.T) {
 				paymentID := s.pay(t, p.invoice)
 				wr := s.webhook(t, p.invoice)
 				sig := wr.Header.Get(myfatoorahsig.Header)
-				var wg sync.WaitGroup
-				statuses := make(chan int, 5)
+				var (
+					wg       sync.WaitGroup
+					errs     goErrs
+					statuses = make(chan int, 5)
+					result   string
+				)
 				for range 5 {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						statuses <- s.deliver(t, wr.Body, sig).Status
+						statuses <- errs.status(s.tryDeliver(wr.Body, sig))
 					}()
 				}
-				var result string
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					q := s.browse(t, paymentID)
-					result = q.Get("payment") + " " + q.Get("status")
+					if q, err := s.tryBrowse(paymentID); errs.add(err) {
+						result = q.Get("payment") + " " + q.Get("status")
+					}
 				}()
 				wg.Wait()
 				close(statuses)
+				errs.report(t)
 				for st := range statuses {
 					if st != http.StatusOK {
 						t.Errorf("webhook answered %d", st)

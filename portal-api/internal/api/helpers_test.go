@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/resayil/portal/pkg/testenv"
@@ -43,4 +44,43 @@ func harness(t testing.TB, b testenv.Backend, opts ...apitest.Options) *apitest.
 	t.Helper()
 	db, dsn := testenv.Open(t, b)
 	return apitest.New(t, db, dsn, opts...)
+}
+
+// goErrs gathers what the test's other goroutines found (they call the
+// Try variants, never t.Fatal), for the test's goroutine to report.
+type goErrs struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+// add records err unless it is nil, and reports whether it was nil.
+func (g *goErrs) add(err error) bool {
+	if err == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.errs = append(g.errs, err)
+	return false
+}
+
+// report fails the test with every error gathered; call it after the
+// goroutines are done.
+func (g *goErrs) report(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, err := range g.errs {
+		t.Error(err)
+	}
+}
+
+// status is res's status, or 0 when err says there is no response; err
+// goes to errs.
+func (g *goErrs) status(res *apitest.Response, err error) int {
+	g.add(err)
+	if res == nil {
+		return 0
+	}
+	return res.Status
 }

@@ -66,9 +66,10 @@ func TestRefresh(t *testing.T) {
 			c, _ := h.SignUp(t, "race")
 			ck := []*http.Cookie{{Name: c.Refresh.Name, Value: c.Refresh.Value}}
 			codes := make(chan int, 4)
+			var errs goErrs
 			for range 4 {
 				go func() {
-					codes <- h.Do(t, apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh", Cookies: ck}).Status
+					codes <- errs.status(h.Try(apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh", Cookies: ck}))
 				}()
 			}
 			ok := 0
@@ -77,6 +78,7 @@ func TestRefresh(t *testing.T) {
 					ok++
 				}
 			}
+			errs.report(t)
 			if ok > 1 {
 				t.Errorf("%d concurrent refreshes with one token succeeded", ok)
 			}

@@ -14,6 +14,10 @@ import (
 // MaxActive is how many unrevoked keys one user may hold.
 const MaxActive = 20
 
+// ErrNotFound answers for a key that does not exist or is another user's:
+// the two are indistinguishable to the caller.
+var ErrNotFound = resayil.Errorf(resayil.ENOTFOUND, "The API key does not exist.")
+
 // Key is an API key as listed: never the key itself.
 type Key struct {
 	ID        resayil.APIKeyID

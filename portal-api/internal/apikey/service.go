@@ -24,10 +24,9 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// NewService returns a Service. events may be nil until account-changed
-// events are wired; then revocations are not announced and gateways notice
-// only when their cache entries expire. now defaults to time.Now.
-func NewService(store Store, events EventPublisher, now func() time.Time, log *slog.Logger) *Service {
+// New returns a Service; events announces revocations to the gateways.
+// now defaults to time.Now.
+func New(store Store, events EventPublisher, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -85,10 +84,8 @@ func (s *Service) Revoke(ctx context.Context, userID resayil.UserID, id resayil.
 	if err != nil {
 		return Key{}, err
 	}
-	if s.events != nil {
-		if err := s.events.Publish(ctx, EventKeyRevoked, k.AccountID, strconv.FormatInt(int64(k.ID), 10)); err != nil {
-			return Key{}, fmt.Errorf("announce key revocation: %w", err)
-		}
+	if err := s.events.Publish(ctx, EventKeyRevoked, k.AccountID, strconv.FormatInt(int64(k.ID), 10)); err != nil {
+		return Key{}, fmt.Errorf("announce key revocation: %w", err)
 	}
 	return k, nil
 }

@@ -146,10 +146,36 @@ type Response struct {
 
 // Do sends r to the app and checks the exchange against openapi.yaml: the
 // route must be documented, the response (status, headers, body) must match
-// it, and a request the spec rejects must not succeed.
+// it, and a request the spec rejects must not succeed. It fails the test, so
+// only the test's own goroutine may call it; other goroutines call Try.
 func (h *Harness) Do(t testing.TB, r Request) *Response {
 	t.Helper()
-	body := encodeBody(t, r.Body)
+	res, err := h.Try(r)
+	return reported(t, res, err)
+}
+
+// reported fails the test for a Try's error: at once without a response,
+// and on with one (a response the spec does not allow is still checked).
+func reported(t testing.TB, res *Response, err error) *Response {
+	t.Helper()
+	if res == nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	return res
+}
+
+// Try is Do for any goroutine: it never touches a testing.T and returns
+// what Do would fail the test for, for the test's goroutine to report. The
+// response is nil when there is none (the exchange failed); with a response
+// that openapi.yaml does not allow, both are returned.
+func (h *Harness) Try(r Request) (*Response, error) {
+	body, err := encodeBody(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: encode body: %w", r.Method, r.Path, err)
+	}
 	req := httptest.NewRequest(r.Method, r.Path, bytes.NewReader(body))
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -163,38 +189,38 @@ func (h *Harness) Do(t testing.TB, r Request) *Response {
 	for _, c := range r.Cookies {
 		req.AddCookie(c)
 	}
-	check := spec(t).checkRequest(req, body)
+	s, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
+	check := s.checkRequest(req, body)
 
 	res, err := h.App.HTTP.Test(req, -1)
 	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+		return nil, fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
 	}
 	defer res.Body.Close()
 	resBody, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("%s %s: read the response: %w", r.Method, r.Path, err)
 	}
 	out := &Response{Status: res.StatusCode, Header: res.Header, Body: resBody, Cookies: res.Cookies(), RawCookies: res.Header.Values("Set-Cookie")}
 	if err := check.response(out); err != nil {
-		t.Errorf("%s %s → %d: the response does not match openapi.yaml: %v\nbody: %s", r.Method, r.Path, out.Status, err, resBody)
+		return out, fmt.Errorf("%s %s → %d: the response does not match openapi.yaml: %w\nbody: %s", r.Method, r.Path, out.Status, err, resBody)
 	}
-	return out
+	return out, nil
 }
 
-func encodeBody(t testing.TB, b any) []byte {
+func encodeBody(b any) ([]byte, error) {
 	switch v := b.(type) {
 	case nil:
-		return nil
+		return nil, nil
 	case string:
-		return []byte(v)
+		return []byte(v), nil
 	case []byte:
-		return v
+		return v, nil
 	}
-	data, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return json.Marshal(b)
 }
 
 // JSON decodes the body into v.

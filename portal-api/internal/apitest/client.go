@@ -29,6 +29,13 @@ func (h *Harness) NewClient() *Client { return &Client{h: h, IP: RandomIP()} }
 // refresh cookie the response sets or clears.
 func (c *Client) Do(t testing.TB, r Request) *Response {
 	t.Helper()
+	res, err := c.Try(r)
+	return reported(t, res, err)
+}
+
+// Try is Do for any goroutine (see Harness.Try). One client's calls still
+// go one at a time: a client keeps its refresh cookie.
+func (c *Client) Try(r Request) (*Response, error) {
 	if r.Header == nil {
 		r.Header = map[string]string{}
 	}
@@ -42,7 +49,10 @@ func (c *Client) Do(t testing.TB, r Request) *Response {
 		(c.refreshExpires.IsZero() || c.h.Clock.Now().Before(c.refreshExpires)) {
 		r.Cookies = append(r.Cookies, &http.Cookie{Name: c.Refresh.Name, Value: c.Refresh.Value})
 	}
-	res := c.h.Do(t, r)
+	res, err := c.h.Try(r)
+	if res == nil {
+		return nil, err
+	}
 	if ck := res.Cookie(RefreshCookie); ck != nil {
 		switch {
 		case ck.Value == "" || (!ck.Expires.IsZero() && !ck.Expires.After(c.h.Clock.Now())):
@@ -54,7 +64,7 @@ func (c *Client) Do(t testing.TB, r Request) *Response {
 			}
 		}
 	}
-	return res
+	return res, err
 }
 
 // RefreshCookie is the name of the refresh cookie.

@@ -134,7 +134,7 @@ func (a *App) build(opts Options) error {
 			return err
 		}
 	}
-	a.Accounts, err = account.NewService(account.Config{
+	a.Accounts, err = account.New(account.Config{
 		Store:         a.Store,
 		Hasher:        account.Hasher{Cost: a.cfg.BcryptCost},
 		JWTSecret:     []byte(a.cfg.JWTSecret.Reveal()),
@@ -152,7 +152,7 @@ func (a *App) build(opts Options) error {
 	if opts.Events == nil {
 		opts.Events = keyEvents{a.Events()}
 	}
-	a.Keys = apikey.NewService(a.Store, opts.Events, opts.Now, a.log)
+	a.Keys = apikey.New(a.Store, opts.Events, opts.Now, a.log)
 	if err := a.buildBilling(opts.Now); err != nil {
 		return err
 	}

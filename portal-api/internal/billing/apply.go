@@ -187,8 +187,8 @@ func (s *Service) applyPaid(ctx context.Context, p Payment, j judgement, now tim
 			if err != nil {
 				return err
 			}
-			subID, err = tx.StartSubscription(ctx, Subscription{Account: cur.Account, Plan: plan, Status: SubscriptionActive,
-				Source: SourcePayment, PaymentID: cur.ID, StartsAt: term.StartsAt, ExpiresAt: term.ExpiresAt}, now)
+			subID, err = tx.StartSubscription(ctx, Subscription{Account: cur.Account, Plan: plan, Status: resayil.SubscriptionActive,
+				Source: resayil.SubscriptionFromPayment, PaymentID: cur.ID, StartsAt: term.StartsAt, ExpiresAt: term.ExpiresAt}, now)
 			if err != nil {
 				return err
 			}

@@ -78,13 +78,6 @@ const (
 // payable are the statuses apply may move to paid (or needs_review).
 var payable = []PaymentStatus{StatusPending, StatusFailed, StatusExpired}
 
-// Subscription statuses and sources written here.
-const (
-	SubscriptionActive = "active"
-	SubscriptionEnded  = "ended"
-	SourcePayment      = "payment"
-)
-
 // Ledger kinds and reference schemes written here (docs/architecture.md
 // "Credits and holds").
 const (
@@ -162,8 +155,8 @@ type Subscription struct {
 	ID        int64
 	Account   resayil.AccountID
 	Plan      Plan
-	Status    string
-	Source    string
+	Status    resayil.SubscriptionStatus
+	Source    resayil.SubscriptionSource
 	PaymentID PaymentID
 	StartsAt  time.Time
 	ExpiresAt time.Time

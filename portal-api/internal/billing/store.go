@@ -55,7 +55,9 @@ type Store interface {
 	// expire after now and at or before until, and have had no reminder.
 	RemindableSubscriptions(ctx context.Context, now, until time.Time, limit int) ([]Subscription, error)
 
-	// InTx runs fn in one database transaction.
+	// InTx runs fn in one database transaction, again from the start when
+	// the transaction lost to another (a deadlock victim, a lock wait
+	// timeout, SQLite busy), so fn resets what it captures.
 	InTx(ctx context.Context, fn func(Tx) error) error
 }
 

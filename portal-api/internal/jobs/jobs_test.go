@@ -48,16 +48,35 @@ func TestScheduler_RunsWhenDueOnTheClock(t *testing.T) {
 	}
 }
 
+// TestScheduler_RunStopsWithTheContext: Run runs the due jobs with its
+// context, and cancelling that context stops the job in flight and makes
+// Run return nil.
 func TestScheduler_RunStopsWithTheContext(t *testing.T) {
-	s, _ := jobs.New(jobs.Config{}, jobs.Job{Name: "j", Every: time.Hour, Run: func(context.Context) error { return nil }})
+	started := make(chan struct{})
+	s, err := jobs.New(jobs.Config{}, jobs.Job{Name: "j", Every: time.Hour, Run: func(ctx context.Context) error {
+		close(started) // once: the next run is an hour away
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx, time.Millisecond); close(done) }()
-	time.Sleep(5 * time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, time.Millisecond) }()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not start the due job")
+	}
 	cancel()
 	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v after cancel, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
 }

@@ -38,6 +38,7 @@ type env struct {
 	db     *database.DB
 	st     *store.Store
 	svc    *ledger.Service
+	cfg    ledger.Config       // svc's, for a test that wires a variant
 	rw     *walletredis.Wallet // nil in embedded mode
 	redis  *testenv.RedisEnv   // nil in embedded mode
 	events accountevents.Subscriber
@@ -66,7 +67,7 @@ func newEnv(t *testing.T, backend testenv.Backend, mode string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = svc
+	e.svc, e.cfg = svc, cfg
 	e.seedPlans()
 	return e
 }

@@ -59,13 +59,6 @@ const (
 	AuditPlanSet      = "plan.set"
 )
 
-// Subscription values written here.
-const (
-	StatusActive   = "active"
-	StatusEnded    = "ended"
-	SourceOperator = "operator"
-)
-
 // Limits of the input, from the credit_ledger and plan columns.
 const (
 	MaxReasonLen = 255
@@ -109,8 +102,8 @@ type Subscription struct {
 	ID        int64
 	Account   resayil.AccountID
 	Plan      Plan
-	Status    string
-	Source    string
+	Status    resayil.SubscriptionStatus
+	Source    resayil.SubscriptionSource
 	StartsAt  time.Time
 	ExpiresAt time.Time
 }

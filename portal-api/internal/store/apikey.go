@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
-	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 )
@@ -35,23 +32,19 @@ func (r apiKeyRow) toDomain() apikey.Key {
 	}
 }
 
-var errKeyNotFound = resayil.Errorf(resayil.ENOTFOUND, "The API key does not exist.")
-
 // CreateAPIKey implements apikey.Store. The user's row is locked first
-// (SQLite's transactions already hold the write lock from BEGIN), so that
-// counting the active keys and inserting one is a single step.
+// (forUpdate), so that counting the active keys and inserting one is a
+// single step.
 func (s *Store) CreateAPIKey(ctx context.Context, k apikey.NewKey, maxActive int) (apikey.Key, error) {
 	var out apikey.Key
 	err := s.Tx(ctx, func(tx *Store) error {
-		if tx.dialect == migrations.MySQL {
-			var u userRow
-			err := tx.conn(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").Where("id = ?", int64(k.UserID)).Take(&u).Error
-			if isNotFound(err) {
-				return errUserNotFound
-			}
-			if err != nil {
-				return fmt.Errorf("lock user: %w", err)
-			}
+		var u userRow
+		err := tx.conn(ctx).Clauses(forUpdate).Select("id").Where("id = ?", int64(k.UserID)).Take(&u).Error
+		if isNotFound(err) {
+			return errUserNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock user: %w", err)
 		}
 		var n int64
 		if err := tx.conn(ctx).Model(&apiKeyRow{}).Where("user_id = ? AND revoked_at IS NULL", int64(k.UserID)).Count(&n).Error; err != nil {
@@ -94,7 +87,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, userID resayil.UserID, id resa
 	var row apiKeyRow
 	err = s.conn(ctx).Where("id = ? AND user_id = ?", int64(id), int64(userID)).Take(&row).Error
 	if isNotFound(err) {
-		return apikey.Key{}, errKeyNotFound
+		return apikey.Key{}, apikey.ErrNotFound
 	}
 	if err != nil {
 		return apikey.Key{}, fmt.Errorf("read key: %w", err)

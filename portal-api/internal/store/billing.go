@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/resayil/portal/pkg/database"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/billing"
 )
@@ -204,14 +201,10 @@ func (b *BillingStore) SetInvoice(ctx context.Context, id billing.PaymentID, inv
 	return nil
 }
 
-// paymentWhere reads the one payment matching where.
-func paymentWhere(ctx context.Context, s *Store, lock bool, where string, args ...any) (billing.Payment, error) {
-	q := `SELECT ` + paymentColumns + ` FROM payments WHERE ` + where
-	if lock && s.dialect == migrations.MySQL {
-		q += " FOR UPDATE"
-	}
+// paymentWhere reads the one payment that scope selects.
+func paymentWhere(ctx context.Context, s *Store, scope func(*gorm.DB) *gorm.DB) (billing.Payment, error) {
 	var rows []paymentRow
-	if err := s.conn(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := scope(s.conn(ctx).Model(&paymentRow{})).Limit(1).Find(&rows).Error; err != nil {
 		return billing.Payment{}, fmt.Errorf("read payment: %w", err)
 	}
 	if len(rows) == 0 {
@@ -220,24 +213,31 @@ func paymentWhere(ctx context.Context, s *Store, lock bool, where string, args .
 	return rows[0].toDomain(), nil
 }
 
+// where is a scope of one condition.
+func where(query string, args ...any) func(*gorm.DB) *gorm.DB {
+	return func(q *gorm.DB) *gorm.DB { return q.Where(query, args...) }
+}
+
 // Payment implements billing.Store.
 func (b *BillingStore) Payment(ctx context.Context, id billing.PaymentID) (billing.Payment, error) {
-	return paymentWhere(ctx, b.s, false, "id = ?", int64(id))
+	return paymentWhere(ctx, b.s, where("id = ?", int64(id)))
 }
 
 // PaymentByReference implements billing.Store (uq_payment_reference).
 func (b *BillingStore) PaymentByReference(ctx context.Context, reference string) (billing.Payment, error) {
-	return paymentWhere(ctx, b.s, false, "reference = ?", reference)
+	return paymentWhere(ctx, b.s, where("reference = ?", reference))
 }
 
 // PaymentByInvoice implements billing.Store (uq_payment_invoice_id).
 func (b *BillingStore) PaymentByInvoice(ctx context.Context, invoiceID string) (billing.Payment, error) {
-	return paymentWhere(ctx, b.s, false, "invoice_id = ?", invoiceID)
+	return paymentWhere(ctx, b.s, where("invoice_id = ?", invoiceID))
 }
 
 // PaymentByProviderPayment implements billing.Store.
 func (b *BillingStore) PaymentByProviderPayment(ctx context.Context, providerPaymentID string) (billing.Payment, error) {
-	return paymentWhere(ctx, b.s, false, "provider_payment_id = ? ORDER BY id DESC LIMIT 1", providerPaymentID)
+	return paymentWhere(ctx, b.s, func(q *gorm.DB) *gorm.DB {
+		return q.Where("provider_payment_id = ?", providerPaymentID).Order("id DESC")
+	})
 }
 
 // Payments implements billing.Store (ix_payments_account).
@@ -278,7 +278,8 @@ ORDER BY created_at, id LIMIT ?`, string(billing.StatusPending), createdBefore, 
 }
 
 // ClaimStatusCheck implements billing.Store: one conditional UPDATE, whose
-// affected-row count says which replica claimed the row.
+// affected-row count says which replica claimed the row (raw SQL on
+// purpose: the count is the exactly-once rule).
 func (b *BillingStore) ClaimStatusCheck(ctx context.Context, id billing.PaymentID, checkedBefore, now time.Time) (bool, error) {
 	res := b.s.conn(ctx).Exec(`UPDATE payments SET status_checked_at = ? WHERE id = ? AND status = ?
 AND (status_checked_at IS NULL OR status_checked_at <= ?)`, now, int64(id), string(billing.StatusPending), checkedBefore)
@@ -293,8 +294,8 @@ type subscriptionPlanRow struct {
 	ID                  int64
 	AccountID           int64
 	PlanID              int64
-	Status              string
-	Source              string
+	Status              resayil.SubscriptionStatus
+	Source              resayil.SubscriptionSource
 	PaymentID           *int64
 	StartsAt            time.Time
 	ExpiresAt           time.Time
@@ -336,12 +337,12 @@ func (r subscriptionPlanRow) toBilling() billing.Subscription {
 	return s
 }
 
-// subscriptions reads subscriptions with their plans.
-func subscriptions(ctx context.Context, s *Store, where string, args ...any) ([]billing.Subscription, error) {
+// subscriptions reads the subscriptions that scope selects (columns of
+// subscriptions s and subscription_plans p), with their plans.
+func subscriptions(ctx context.Context, s *Store, scope func(*gorm.DB) *gorm.DB) ([]billing.Subscription, error) {
 	var rows []subscriptionPlanRow
-	err := s.conn(ctx).Raw(`SELECT `+subscriptionPlanColumns+`
-FROM subscriptions s JOIN subscription_plans p ON p.id = s.plan_id WHERE `+where, args...).Scan(&rows).Error
-	if err != nil {
+	q := s.conn(ctx).Table("subscriptions s").Select(subscriptionPlanColumns).Joins("JOIN subscription_plans p ON p.id = s.plan_id")
+	if err := scope(q).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read subscriptions: %w", err)
 	}
 	out := make([]billing.Subscription, len(rows))
@@ -349,6 +350,14 @@ FROM subscriptions s JOIN subscription_plans p ON p.id = s.plan_id WHERE `+where
 		out[i] = r.toBilling()
 	}
 	return out, nil
+}
+
+// activeSubscription selects the account's active subscription (one at
+// most; the newest should there ever be more).
+func activeSubscription(account resayil.AccountID) func(*gorm.DB) *gorm.DB {
+	return func(q *gorm.DB) *gorm.DB {
+		return q.Where("s.account_id = ? AND s.status = ?", int64(account), resayil.SubscriptionActive).Order("s.id DESC").Limit(1)
+	}
 }
 
 func first(subs []billing.Subscription, err error) (*billing.Subscription, error) {
@@ -360,54 +369,41 @@ func first(subs []billing.Subscription, err error) (*billing.Subscription, error
 
 // ActiveSubscription implements billing.Store (ix_subscriptions_account).
 func (b *BillingStore) ActiveSubscription(ctx context.Context, account resayil.AccountID) (*billing.Subscription, error) {
-	return first(subscriptions(ctx, b.s, `s.account_id = ? AND s.status = ? ORDER BY s.id DESC LIMIT 1`,
-		int64(account), billing.SubscriptionActive))
+	return first(subscriptions(ctx, b.s, activeSubscription(account)))
 }
 
 // LastSubscription implements billing.Store.
 func (b *BillingStore) LastSubscription(ctx context.Context, account resayil.AccountID) (*billing.Subscription, error) {
-	return first(subscriptions(ctx, b.s, `s.account_id = ? ORDER BY s.id DESC LIMIT 1`, int64(account)))
+	return first(subscriptions(ctx, b.s, func(q *gorm.DB) *gorm.DB {
+		return q.Where("s.account_id = ?", int64(account)).Order("s.id DESC").Limit(1)
+	}))
 }
 
 // DueSubscriptions implements billing.Store (ix_subscriptions_expiry).
 func (b *BillingStore) DueSubscriptions(ctx context.Context, now time.Time, limit int) ([]billing.Subscription, error) {
-	return subscriptions(ctx, b.s, `s.status = ? AND s.expires_at <= ? ORDER BY s.expires_at, s.id LIMIT ?`,
-		billing.SubscriptionActive, now, limit)
+	return subscriptions(ctx, b.s, func(q *gorm.DB) *gorm.DB {
+		return q.Where("s.status = ? AND s.expires_at <= ?", resayil.SubscriptionActive, now).Order("s.expires_at, s.id").Limit(limit)
+	})
 }
 
 // EndSubscription implements billing.Store.
 func (b *BillingStore) EndSubscription(ctx context.Context, id int64, now time.Time) (bool, error) {
-	res := b.s.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		billing.SubscriptionEnded, now, now, id, billing.SubscriptionActive)
-	if res.Error != nil {
-		return false, fmt.Errorf("end subscription %d: %w", id, res.Error)
-	}
-	return res.RowsAffected == 1, nil
+	n, err := b.s.endSubscriptions(ctx, now, id)
+	return n == 1, err
 }
 
 // RemindableSubscriptions implements billing.Store (ix_subscriptions_expiry).
 func (b *BillingStore) RemindableSubscriptions(ctx context.Context, now, until time.Time, limit int) ([]billing.Subscription, error) {
-	return subscriptions(ctx, b.s, `s.status = ? AND s.expires_at > ? AND s.expires_at <= ? AND s.reminder_sent_at IS NULL
-ORDER BY s.expires_at, s.id LIMIT ?`, billing.SubscriptionActive, now, until, limit)
+	return subscriptions(ctx, b.s, func(q *gorm.DB) *gorm.DB {
+		return q.Where("s.status = ? AND s.expires_at > ? AND s.expires_at <= ? AND s.reminder_sent_at IS NULL",
+			resayil.SubscriptionActive, now, until).Order("s.expires_at, s.id").Limit(limit)
+	})
 }
 
-// maxTxAttempts bounds the retries of a transaction that MySQL chose as a
-// deadlock victim or that timed out waiting for a lock.
-const maxTxAttempts = 5
-
-// InTx implements billing.Store. fn runs again from the start when MySQL
-// reports a deadlock or a lock wait timeout (errors 1213, 1205); it must
-// reset what it captures.
+// InTx implements billing.Store with Store.Tx: fn runs in one transaction,
+// again from the start when the transaction lost to another (a MySQL
+// deadlock or lock wait timeout, SQLite busy or locked; see
+// database.Retryable), so it must reset what it captures.
 func (b *BillingStore) InTx(ctx context.Context, fn func(billing.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := b.s.Tx(ctx, func(tx *Store) error { return fn(billingTx{s: tx}) })
-		if err == nil || !database.Retryable(err) || attempt == maxTxAttempts {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(time.Duration(attempt*attempt)*time.Millisecond + rand.N(3*time.Millisecond)):
-		}
-	}
+	return b.s.Tx(ctx, func(tx *Store) error { return fn(billingTx{s: tx}) })
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/resayil/portal/migrations"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/portal-api/internal/billing"
@@ -20,13 +23,19 @@ type billingTx struct{ s *Store }
 
 var _ billing.Tx = billingTx{}
 
-func (t billingTx) mysql() bool { return t.s.dialect == migrations.MySQL }
+// forUpdate and forShare lock the rows a read returns until the
+// transaction ends (SELECT … FOR UPDATE, LOCK IN SHARE MODE on MariaDB). The
+// SQLite dialect drops them: SQLite has no row locks, and the immediate
+// transaction (package database sets _txlock) already holds the database's
+// write lock from BEGIN.
+var (
+	forUpdate = clause.Locking{Strength: clause.LockingStrengthUpdate}
+	forShare  = clause.Locking{Strength: clause.LockingStrengthShare}
+)
 
-// LockPayment implements billing.Tx: SELECT … FOR UPDATE on MySQL; on
-// SQLite the immediate transaction (package database sets _txlock) already
-// holds the database's write lock.
+// LockPayment implements billing.Tx (forUpdate).
 func (t billingTx) LockPayment(ctx context.Context, id billing.PaymentID) (billing.Payment, error) {
-	return paymentWhere(ctx, t.s, true, "id = ?", int64(id))
+	return paymentWhere(ctx, t.s, func(q *gorm.DB) *gorm.DB { return q.Where("id = ?", int64(id)).Clauses(forUpdate) })
 }
 
 // OpenCheckouts implements billing.Tx (ix_payments_account). It is a plain
@@ -55,7 +64,9 @@ func (t billingTx) CreatePayment(ctx context.Context, p billing.Payment) (billin
 	return insertPayment(ctx, t.s, p)
 }
 
-// SetPaymentStatus implements billing.Tx with one conditional UPDATE.
+// SetPaymentStatus implements billing.Tx with one conditional UPDATE, raw
+// SQL on purpose: its affected-row count decides which caller credits a
+// paid payment, once (docs/adr/0006-billing-exactly-once.md).
 func (t billingTx) SetPaymentStatus(ctx context.Context, id billing.PaymentID, from []billing.PaymentStatus, c billing.StatusChange) (bool, error) {
 	set := []string{"status = ?", "updated_at = ?"}
 	args := []any{string(c.Status), c.Now}
@@ -80,13 +91,10 @@ func (t billingTx) SetPaymentStatus(ctx context.Context, id billing.PaymentID, f
 	return res.RowsAffected == 1, nil
 }
 
-// LockAccount implements billing.Tx.
+// LockAccount implements billing.Tx (forUpdate).
 func (t billingTx) LockAccount(ctx context.Context, account resayil.AccountID) error {
-	if !t.mysql() {
-		return nil
-	}
-	var id int64
-	if err := t.s.conn(ctx).Raw(`SELECT id FROM accounts WHERE id = ? FOR UPDATE`, int64(account)).Scan(&id).Error; err != nil {
+	var row accountRow
+	if err := t.s.conn(ctx).Clauses(forUpdate).Select("id").Where("id = ?", int64(account)).Limit(1).Find(&row).Error; err != nil {
 		return fmt.Errorf("lock account %d: %w", account, err)
 	}
 	return nil
@@ -94,13 +102,9 @@ func (t billingTx) LockAccount(ctx context.Context, account resayil.AccountID) e
 
 // ActiveSubscription implements billing.Tx. On MySQL the read is a locking
 // one (it sees the latest committed rows, not the transaction's snapshot);
-// a shared lock, so plan rows are not locked exclusively.
+// a shared lock (forShare), so plan rows are not locked exclusively.
 func (t billingTx) ActiveSubscription(ctx context.Context, account resayil.AccountID) (*billing.Subscription, error) {
-	where := `s.account_id = ? AND s.status = ? ORDER BY s.id DESC LIMIT 1`
-	if t.mysql() {
-		where += " LOCK IN SHARE MODE"
-	}
-	return first(subscriptions(ctx, t.s, where, int64(account), billing.SubscriptionActive))
+	return first(subscriptions(ctx, t.s, func(q *gorm.DB) *gorm.DB { return activeSubscription(account)(q).Clauses(forShare) }))
 }
 
 // Plan implements billing.Tx.
@@ -110,29 +114,13 @@ func (t billingTx) Plan(ctx context.Context, id int64) (billing.Plan, error) {
 
 // EndSubscriptions implements billing.Tx.
 func (t billingTx) EndSubscriptions(ctx context.Context, account resayil.AccountID, now time.Time) ([]int64, error) {
-	lock := ""
-	if t.mysql() {
-		lock = " FOR UPDATE"
-	}
-	ids := []int64{}
-	if err := t.s.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
-		int64(account), billing.SubscriptionActive).Scan(&ids).Error; err != nil {
-		return nil, fmt.Errorf("find active subscriptions: %w", err)
-	}
-	if len(ids) == 0 {
-		return ids, nil
-	}
-	if err := t.s.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ? AND status = ?`,
-		billing.SubscriptionEnded, now, now, ids, billing.SubscriptionActive).Error; err != nil {
-		return nil, fmt.Errorf("end subscriptions: %w", err)
-	}
-	return ids, nil
+	return t.s.endActiveSubscriptions(ctx, account, now)
 }
 
 // StartSubscription implements billing.Tx (uq_subscriptions_payment).
 func (t billingTx) StartSubscription(ctx context.Context, sub billing.Subscription, now time.Time) (int64, error) {
 	pid := int64(sub.PaymentID)
-	row := subscriptionRow{AccountID: int64(sub.Account), PlanID: sub.Plan.ID, Status: billing.SubscriptionActive, Source: billing.SourcePayment,
+	row := subscriptionRow{AccountID: int64(sub.Account), PlanID: sub.Plan.ID, Status: resayil.SubscriptionActive, Source: resayil.SubscriptionFromPayment,
 		PaymentID: &pid, StartsAt: sub.StartsAt, ExpiresAt: sub.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 	if err := t.s.conn(ctx).Create(&row).Error; err != nil {
 		return 0, fmt.Errorf("insert subscription of payment %d: %w", pid, err)
@@ -140,15 +128,13 @@ func (t billingTx) StartSubscription(ctx context.Context, sub billing.Subscripti
 	return row.ID, nil
 }
 
-// Grant implements billing.Tx with the ledger's own grant path: the
-// credit_ledger row (uq_credit_ledger_reference) first, then the durable
-// balance.
+// Grant implements billing.Tx with the one grant path (insertGrant,
+// walletsql.CreditTx): the credit_ledger row (uq_credit_ledger_reference)
+// first, then the durable balance. A reference already granted changes
+// nothing and answers false.
 func (t billingTx) Grant(ctx context.Context, g wallet.Grant, live bool, now time.Time) (bool, error) {
-	if err := g.Validate(); err != nil {
-		return false, err
-	}
 	err := t.s.insertGrant(ctx, g, live, now)
-	if err == errGrantExists {
+	if errors.Is(err, errGrantExists) {
 		return false, nil
 	}
 	return err == nil, err
@@ -163,10 +149,11 @@ func (t billingTx) DurableBalance(ctx context.Context, account resayil.AccountID
 	return resayil.Credits(bal.Int64), nil
 }
 
-// MarkReminded implements billing.Tx.
+// MarkReminded implements billing.Tx. Raw SQL on purpose: the affected-row
+// count says which replica sends the reminder, once.
 func (t billingTx) MarkReminded(ctx context.Context, subscription int64, now time.Time) (bool, error) {
 	res := t.s.conn(ctx).Exec(`UPDATE subscriptions SET reminder_sent_at = ?, updated_at = ? WHERE id = ? AND status = ? AND reminder_sent_at IS NULL`,
-		now, now, subscription, billing.SubscriptionActive)
+		now, now, subscription, resayil.SubscriptionActive)
 	if res.Error != nil {
 		return false, fmt.Errorf("mark subscription %d reminded: %w", subscription, res.Error)
 	}
@@ -183,6 +170,26 @@ func (t billingTx) Notify(ctx context.Context, n billing.Notification, now time.
 func (t billingTx) Audit(ctx context.Context, a billing.Audit, now time.Time) error {
 	return t.s.insertAudit(ctx, ledger.Audit{Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID, Details: a.Details}, now)
 }
+
+// notificationRow is a new row of the notifications outbox; the sender
+// owns the columns it leaves to their defaults.
+type notificationRow struct {
+	ID            int64 `gorm:"primaryKey"`
+	DedupeKey     string
+	Event         string
+	Audience      string
+	AccountID     *int64
+	UserID        *int64
+	Locale        string
+	Payload       string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (notificationRow) TableName() string { return "notifications" }
 
 // notificationPayload is notifications.payload: the template's positional
 // parameters and context.
@@ -218,24 +225,20 @@ func insertNotification(ctx context.Context, s *Store, n billing.Notification, n
 	if err != nil {
 		return false, err
 	}
-	var account, user any
+	row := notificationRow{DedupeKey: n.DedupeKey, Event: n.Event, Audience: n.Audience, Locale: locale, Payload: string(payload),
+		Status: "pending", NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
 	if n.Account != 0 {
-		account = int64(n.Account)
+		acct := int64(n.Account)
+		row.AccountID = &acct
 	}
 	if who.ID != 0 {
-		user = who.ID
+		row.UserID = &who.ID
 	}
-	q := `INSERT INTO notifications (dedupe_key, event, audience, account_id, user_id, locale, payload, status, attempts, next_attempt_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`
-	if s.dialect == migrations.MySQL {
-		q += ` ON DUPLICATE KEY UPDATE dedupe_key = dedupe_key`
-	} else {
-		q += ` ON CONFLICT (dedupe_key) DO NOTHING`
-	}
-	res := s.conn(ctx).Exec(q, n.DedupeKey, n.Event, n.Audience, account, user, locale, string(payload), now, now, now)
+	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&row)
 	if res.Error != nil {
 		return false, fmt.Errorf("insert notification %s: %w", n.DedupeKey, res.Error)
 	}
-	// MySQL counts a no-op ON DUPLICATE KEY UPDATE as 0 rows.
+	// A dedupe key already in the outbox inserts nothing: 0 rows (MySQL's
+	// no-op ON DUPLICATE KEY UPDATE, SQLite's DO NOTHING).
 	return res.RowsAffected == 1, nil
 }

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 )
 
@@ -20,23 +20,6 @@ var _ ledger.Store = (*Store)(nil)
 // unique reference (uq_credit_ledger_reference) is what makes a grant apply
 // once, so the whole transaction, balance and audit included, rolls back.
 var errGrantExists = errors.New("store: grant reference already in the ledger")
-
-type subscriptionRow struct {
-	ID             int64 `gorm:"primaryKey"`
-	AccountID      int64
-	PlanID         int64
-	Status         string
-	Source         string
-	PaymentID      *int64
-	StartsAt       time.Time
-	ExpiresAt      time.Time
-	EndedAt        *time.Time
-	ReminderSentAt *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-func (subscriptionRow) TableName() string { return "subscriptions" }
 
 // AccountByEmail implements ledger.Store.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (ledger.Owner, error) {
@@ -72,8 +55,8 @@ func (s *Store) AccountByUserID(ctx context.Context, id resayil.UserID) (ledger.
 	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
 }
 
-// RecordDebit implements ledger.Store. The wallet row is locked first (FOR
-// UPDATE on MySQL, as walletsql does), then lowered by a conditional UPDATE
+// RecordDebit implements ledger.Store. The wallet row is locked first
+// (forUpdate, as walletsql does), then lowered by a conditional UPDATE
 // that only passes while the available balance covers the debit, so a
 // concurrent request's hold or debit cannot make it overdraw (invariant 1);
 // the CHECK (balance_credits >= 0) is the last guard.
@@ -82,17 +65,12 @@ func (s *Store) RecordDebit(ctx context.Context, d wallet.Grant, live bool, audi
 		return err
 	}
 	return s.Tx(ctx, func(tx *Store) error {
-		lock := ""
-		if tx.dialect == migrations.MySQL {
-			lock = " FOR UPDATE"
-		}
-		var w struct {
-			BalanceCredits int64
-			HeldCredits    int64
-		}
-		if err := tx.conn(ctx).Raw(`SELECT balance_credits, held_credits FROM wallets WHERE account_id = ?`+lock, int64(d.Account)).Scan(&w).Error; err != nil {
+		var w walletRow
+		if err := tx.conn(ctx).Clauses(forUpdate).Where("account_id = ?", int64(d.Account)).Limit(1).Find(&w).Error; err != nil {
 			return fmt.Errorf("lock wallet: %w", err)
 		}
+		// Raw SQL on purpose: the guard and its row count are what keep the
+		// balance from going below zero under concurrent holds and debits.
 		res := tx.conn(ctx).Exec(`UPDATE wallets SET balance_credits = balance_credits - ?, updated_at = ?
 WHERE account_id = ? AND balance_credits - held_credits >= ?`, int64(d.Amount), now, int64(d.Account), int64(d.Amount))
 		if res.Error != nil {
@@ -159,32 +137,17 @@ func (s *Store) RecordGrant(ctx context.Context, g wallet.Grant, live bool, audi
 }
 
 // insertGrant writes the ledger row and adds the grant to the durable
-// balance; the caller's transaction makes them one step. The row comes first,
-// so a duplicate reference stops the transaction before any balance changes.
+// balance, in the caller's transaction, with walletsql.CreditTx: the one
+// path of a grant's durable part, shared with the embedded wallet. A
+// reference already in the ledger returns errGrantExists, before any balance
+// changes.
 func (s *Store) insertGrant(ctx context.Context, g wallet.Grant, live bool, now time.Time) error {
-	var liveAt, actor any
-	if live {
-		liveAt = now
-	}
-	if g.ActorUserID != 0 {
-		actor = int64(g.ActorUserID)
-	}
-	err := s.conn(ctx).Exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, actor_user_id, live_applied_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(g.Account), g.Reference, g.LedgerKind(), int64(g.Amount), g.Reason, actor, liveAt, now).Error
-	if IsDuplicate(err) {
-		return errGrantExists
-	}
+	applied, err := walletsql.CreditTx(ctx, s.conn(ctx).Statement.ConnPool, s.dialect, g, live, now)
 	if err != nil {
-		return fmt.Errorf("record grant %s: %w", g.Reference, err)
+		return err
 	}
-	upsert := `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
-	if s.dialect == migrations.MySQL {
-		upsert = `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
-	}
-	if err := s.conn(ctx).Exec(upsert, int64(g.Account), int64(g.Amount), now, int64(g.Amount), now).Error; err != nil {
-		return fmt.Errorf("add grant %s to wallet: %w", g.Reference, err)
+	if !applied {
+		return errGrantExists
 	}
 	return nil
 }
@@ -210,22 +173,13 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 	var out ledger.PlanChanged
 	err := s.Tx(ctx, func(tx *Store) error {
 		out = ledger.PlanChanged{}
-		lock := ""
-		if tx.dialect == migrations.MySQL {
-			lock = " FOR UPDATE"
+		ended, err := tx.endActiveSubscriptions(ctx, c.Account, now)
+		if err != nil {
+			return err
 		}
-		if err := tx.conn(ctx).Raw(`SELECT id FROM subscriptions WHERE account_id = ? AND status = ? ORDER BY id`+lock,
-			int64(c.Account), ledger.StatusActive).Scan(&out.Ended).Error; err != nil {
-			return fmt.Errorf("find active subscriptions: %w", err)
-		}
-		if len(out.Ended) > 0 {
-			if err := tx.conn(ctx).Exec(`UPDATE subscriptions SET status = ?, ended_at = ?, updated_at = ? WHERE id IN ?`,
-				ledger.StatusEnded, now, now, out.Ended).Error; err != nil {
-				return fmt.Errorf("end subscriptions: %w", err)
-			}
-		}
+		out.Ended = ended
 		if c.Plan != nil {
-			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: ledger.StatusActive, Source: ledger.SourceOperator,
+			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: resayil.SubscriptionActive, Source: resayil.SubscriptionFromOperator,
 				StartsAt: c.StartsAt, ExpiresAt: c.ExpiresAt, CreatedAt: now, UpdatedAt: now}
 			if err := tx.conn(ctx).Create(&row).Error; err != nil {
 				return fmt.Errorf("insert subscription: %w", err)
@@ -235,9 +189,6 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 			if c.Grant {
 				g := wallet.Grant{Reference: ledger.SubscriptionReference(row.ID), Account: c.Account, Amount: c.Plan.Credits,
 					Kind: ledger.KindSubscription, Reason: c.Reason}
-				if err := g.Validate(); err != nil {
-					return err
-				}
 				if err := tx.insertGrant(ctx, g, live, now); err != nil {
 					return err
 				}

@@ -86,6 +86,7 @@ type AdminSeed struct {
 func (s *Store) Seed(ctx context.Context, admin AdminSeed) (SeedResult, error) {
 	var res SeedResult
 	err := s.Tx(ctx, func(tx *Store) error {
+		res = SeedResult{}
 		now := time.Now().UTC()
 		for _, p := range defaultPlans {
 			created, err := insertMissing(tx.conn(ctx), &planRow{}, func() any {

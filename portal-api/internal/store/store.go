@@ -2,6 +2,13 @@
 // storage interface. Row structs with gorm tags live here and nowhere else;
 // features see domain types. Tx runs a function in one transaction so a
 // feature can write several tables atomically (payment + ledger + outbox).
+//
+// Queries are GORM's where GORM expresses them: row locks with
+// clause.Locking (forUpdate, forShare), upserts with clause.OnConflict. Two
+// kinds stay SQL text: reads that join or aggregate, and the conditional
+// UPDATEs whose affected-row count carries an exactly-once or
+// never-below-zero rule (each says so); a grant's durable part is
+// walletsql.CreditTx, shared with the embedded wallet.
 package store
 
 import (
@@ -18,6 +25,8 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
+	// inTx is true for a Store bound to a transaction (Tx's argument).
+	inTx bool
 }
 
 // New wraps an open database.
@@ -25,11 +34,22 @@ func New(db *database.DB) *Store {
 	return &Store{db: db.Gorm, dialect: db.Dialect}
 }
 
-// Tx runs fn in one transaction on a Store bound to it.
+// Tx runs fn in one transaction on a Store bound to it. The transaction
+// runs again from the start when it lost to another (database.RetryTx: a
+// MySQL deadlock or lock wait timeout, SQLite busy or locked), so fn must
+// reset what it captures. Called on a Store already in a transaction, fn
+// runs in a savepoint of it and is not retried on its own: the outermost
+// Tx retries the whole.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Store{db: tx, dialect: s.dialect})
-	})
+	run := func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(&Store{db: tx, dialect: s.dialect, inTx: true})
+		})
+	}
+	if s.inTx {
+		return run()
+	}
+	return database.RetryTx(ctx, run)
 }
 
 func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

@@ -42,6 +42,7 @@ const (
 func (s *Store) SetUserDisabled(ctx context.Context, email string, disabled bool, actor string, now time.Time) (UserStatusChange, error) {
 	var out UserStatusChange
 	err := s.Tx(ctx, func(tx *Store) error {
+		out = UserStatusChange{}
 		var u struct {
 			ID        int64
 			AccountID int64
