@@ -1,8 +1,8 @@
 // Package ledger is the operators' side of the credit ledger: granting
 // credits by hand, recording a subscription an operator gives, making sure
 // every grant reaches the live wallet once, and checking that every balance
-// still equals its grants minus its debits (DESIGN.md "Credits",
-// "Subscriptions and credits, the rules", "Redis mode, what is durable").
+// still equals its grants minus its debits (docs/architecture.md, "Credits
+// and holds" and "Two ways to run").
 //
 // # One grant, two steps
 //
@@ -46,8 +46,8 @@ import (
 	"github.com/resayil/portal/pkg/wallet"
 )
 
-// Ledger kinds and reference schemes written here (DESIGN.md "Subscriptions
-// and credits, the rules").
+// Ledger kinds and reference schemes written here (docs/architecture.md
+// "Credits and holds").
 const (
 	KindAdmin        = "admin"
 	KindSubscription = "subscription"

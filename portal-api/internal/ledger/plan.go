@@ -20,8 +20,8 @@ type PlanRequest struct {
 	Plan resayil.TierCode
 	// Days is how long the plan runs from now; it must be 0 with no plan.
 	Days int
-	// GrantCredits also grants the plan's credits (DESIGN.md: an operator's
-	// plan set grants none unless asked).
+	// GrantCredits also grants the plan's credits: an operator's plan set
+	// grants none unless asked.
 	GrantCredits bool
 	Actor        string
 }

@@ -33,8 +33,8 @@ type ReconcilerConfig struct {
 
 // Reconciler applies to the live (Redis) wallet the grants that are
 // committed to the ledger but not yet live: a grant whose process died, or
-// whose Redis call failed, between the commit and the live apply (DESIGN.md
-// "Redis mode": "a reconciler retrying what failed"). Each retry is
+// whose Redis call failed, between the commit and the live apply
+// (docs/architecture.md "Two ways to run"). Each retry is
 // walletredis Credit by the row's reference, so a grant that did reach
 // Redis and only missed its live_applied_at is not applied again.
 type Reconciler struct {

@@ -47,7 +47,7 @@ type packRow struct {
 
 func (packRow) TableName() string { return "topup_packs" }
 
-// DefaultPlans are the seeded tiers of DESIGN.md; operators edit them in the
+// DefaultPlans are the seeded tiers (docs/architecture.md); operators edit them in the
 // database afterwards, and seeding never overwrites an edit.
 var defaultPlans = []planRow{
 	{Code: "basic", Name: "Basic", PriceFils: 5000, Credits: 5000, DurationDays: 30, RateLimitPerMinute: 10,

@@ -21,7 +21,7 @@ func (templateRow) TableName() string { return "notification_templates" }
 
 // defaultTemplates are the WhatsApp utility templates of the roadmap, one per
 // event and locale. Placeholders are positional ({{1}}, {{2}}) because
-// WhatsApp templates are (external-apis.md §4.1).
+// WhatsApp Cloud API message templates number their parameters.
 var defaultTemplates = []struct{ event, en, ar string }{
 	{"welcome", "Welcome to Resayil, {{1}}! Your account is ready.", "أهلاً بك في رسايل يا {{1}}! حسابك جاهز."},
 	{"subscription_confirmed", "Your {{1}} plan is active until {{2}}. {{3}} credits were added.", "تم تفعيل باقة {{1}} حتى {{2}}. أُضيف {{3}} رصيد."},
