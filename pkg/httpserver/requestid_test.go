@@ -1,7 +1,6 @@
 package httpserver_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,32 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/resayil/portal/pkg/httpserver"
+	"github.com/resayil/portal/pkg/testenv"
 )
-
-// lockedBuffer is a log sink the server and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // serve runs app on a loopback listener until the test ends: fasthttp's
 // own refusals close the connection, which app.Test reports as an error.
@@ -98,7 +79,7 @@ func TestRequestID_OwnIgnoresTheClients(t *testing.T) {
 // a line with that id.
 func TestRequestID_OnErrorsFasthttpRaises(t *testing.T) {
 	for _, own := range []bool{true, false} {
-		var log lockedBuffer
+		var log testenv.Buffer
 		app := httpserver.New(httpserver.Options{Name: "t", Logger: slog.New(slog.NewTextHandler(&log, nil)), AccessLog: true,
 			OwnRequestID: own, BodyLimit: 1024})
 		app.Post("/echo", func(c *fiberCtx) error { return c.Send(c.Body()) })

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/resayil/portal/gateway/internal/relay"
+	"github.com/resayil/portal/pkg/testenv"
 )
 
 func opts(cancel context.CancelFunc) relay.StreamOptions {
@@ -132,24 +132,6 @@ func TestStream_IdleUpstreamEnds(t *testing.T) {
 	}
 }
 
-// syncBuffer is a client connection the test can read while Stream writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStream_BurstThenSilenceIsFlushed: events of a burst may share one
 // flush, but none waits for the next event: after a burst and a stripped
 // usage chunk the client has every event at once, long before any idle or
@@ -166,7 +148,7 @@ func TestStream_BurstThenSilenceIsFlushed(t *testing.T) {
 		}
 		_, _ = pw.Write([]byte("data: " + usageChunk + "\n\n"))
 	}()
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	o := opts(func() { pr.CloseWithError(errors.New("cancelled")) })
 	o.KeepAlive, o.Idle = time.Hour, 700*time.Millisecond
 	start := time.Now()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
+	"github.com/resayil/portal/pkg/testenv"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/app"
@@ -104,7 +105,7 @@ func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("portal-api log:\n%s", logs.String())
@@ -280,21 +281,4 @@ func UniqueEmail(name string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%x@example.com", name, b)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
