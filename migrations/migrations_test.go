@@ -40,6 +40,7 @@ var appTables = []string{
 	"team_members",
 	"teams",
 	"topup_packs",
+	"usage_hourly",
 	"usage_records",
 	"users",
 	"wallet_holds",
