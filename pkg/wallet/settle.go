@@ -27,6 +27,9 @@ type Usage struct {
 	Latency time.Duration
 	// TTFB is the time to the first byte sent to the client.
 	TTFB time.Duration
+	// Held is the hold granted at admission (usage_records.held_credits,
+	// shown beside the charge); 0 means unknown.
+	Held resayil.Credits
 }
 
 // Settlement is the real cost of a finished request.
@@ -48,6 +51,8 @@ func (s Settlement) Validate() error {
 		return fmt.Errorf("%w: settlement account %d", ErrInvalid, s.Account)
 	case s.Cost < 0:
 		return fmt.Errorf("%w: negative cost %d", ErrInvalid, s.Cost)
+	case s.Held < 0:
+		return fmt.Errorf("%w: negative hold %d", ErrInvalid, s.Held)
 	case len(s.Status) > 32 || len(s.Backend) > 16 || len(s.Model) > 128 || len(s.ClientRequestID) > 128:
 		return fmt.Errorf("%w: usage field too long", ErrInvalid)
 	case !validRequestID(s.RequestID):

@@ -290,7 +290,7 @@ func (x *exchange) settle(res relay.Result, ttfb time.Duration) (wallet.SettleRe
 	u := wallet.Usage{
 		ClientRequestID: x.clientID, APIKeyID: int64(x.p.KeyID), Model: t.Model.ID, Backend: string(kind),
 		PromptTokens: int(usage.PromptTokens), CompletionTokens: int(usage.CompletionTokens), TotalTokens: int(usage.Total()),
-		Status: string(res.Outcome), Latency: time.Since(x.start), TTFB: ttfb,
+		Status: string(res.Outcome), Latency: time.Since(x.start), TTFB: ttfb, Held: t.Held,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

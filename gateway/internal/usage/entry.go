@@ -85,7 +85,7 @@ func fits(u walletredis.Usage) error {
 		}
 	}
 	switch {
-	case u.Credits < 0 || u.Shortfall < 0:
+	case u.Credits < 0 || u.Shortfall < 0 || u.Held < 0:
 		return errors.New("negative credits")
 	case u.CreatedAt.Before(time.UnixMilli(1)):
 		return errors.New("no created_at_ms")

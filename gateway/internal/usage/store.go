@@ -12,6 +12,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/usagehourly"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 )
 
@@ -42,10 +43,11 @@ type store struct {
 	// rowsPerInsert caps the rows of one INSERT statement (see
 	// rowsPerInsertSQLite).
 	rowsPerInsert int
+	dialect       migrations.Dialect
 }
 
 func newStore(db *database.DB) *store {
-	s := &store{db: db.SQL}
+	s := &store{db: db.SQL, dialect: db.Dialect}
 	switch db.Dialect {
 	case migrations.MySQL:
 		s.onDuplicate = " ON DUPLICATE KEY UPDATE request_id = request_id"
@@ -163,6 +165,18 @@ func (s *store) tx(ctx context.Context, rows []walletredis.Usage, oneByOne bool,
 			res.unpaid = append(res.unpaid, unpaidDebit{account: a, debit: debits[a], unpaid: unpaid})
 		}
 	}
+	// The rollup sums exactly the rows this transaction inserted (fresh),
+	// so a duplicate event adds nothing; its upserts go in the primary
+	// key's order, as the debits go in the accounts', for the same reason.
+	hourly := usagehourly.New()
+	for _, r := range fresh {
+		hourly.Add(usagehourly.Record{Account: int64(r.Account), APIKeyID: r.APIKeyID, Model: r.Model, Backend: r.Backend,
+			Status: r.Status, PromptTokens: int64(r.PromptTokens), CompletionTokens: int64(r.CompletionTokens),
+			Credits: int64(r.Credits), CreatedAt: r.CreatedAt})
+	}
+	if err := hourly.Write(ctx, tx, s.dialect); err != nil {
+		return batchResult{}, err
+	}
 	if err := tx.Commit(); err != nil {
 		return batchResult{}, fmt.Errorf("commit: %w", err)
 	}
@@ -171,16 +185,16 @@ func (s *store) tx(ctx context.Context, rows []walletredis.Usage, oneByOne bool,
 
 // usageColumns are the usage_records columns insert writes, in order.
 const usageColumns = `request_id, client_request_id, account_id, api_key_id, model, backend,
-  prompt_tokens, completion_tokens, total_tokens, credits, shortfall_credits, status, latency_ms, ttfb_ms, created_at`
+  prompt_tokens, completion_tokens, total_tokens, credits, shortfall_credits, held_credits, status, latency_ms, ttfb_ms, created_at`
 
-const usageRowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+const usageRowParams = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 // insert writes rows in one statement and returns how many were new.
 func (s *store) insert(ctx context.Context, tx *sql.Tx, rows []walletredis.Usage) (int64, error) {
 	var q strings.Builder
 	q.Grow(len(usageColumns) + 64 + len(rows)*(len(usageRowParams)+2))
 	q.WriteString("INSERT INTO usage_records (" + usageColumns + ") VALUES ")
-	args := make([]any, 0, 15*len(rows))
+	args := make([]any, 0, 16*len(rows))
 	for i, r := range rows {
 		if i > 0 {
 			q.WriteString(", ")
@@ -191,7 +205,7 @@ func (s *store) insert(ctx context.Context, tx *sql.Tx, rows []walletredis.Usage
 			apiKey = sql.NullInt64{Int64: r.APIKeyID, Valid: true}
 		}
 		args = append(args, r.RequestID, r.ClientRequestID, int64(r.Account), apiKey, r.Model, r.Backend,
-			r.PromptTokens, r.CompletionTokens, r.TotalTokens, int64(r.Credits), int64(r.Shortfall), r.Status,
+			r.PromptTokens, r.CompletionTokens, r.TotalTokens, int64(r.Credits), int64(r.Shortfall), int64(r.Held), r.Status,
 			r.Latency.Milliseconds(), r.TTFB.Milliseconds(), r.CreatedAt.UTC())
 	}
 	q.WriteString(s.onDuplicate)
@@ -251,7 +265,7 @@ WHERE account_id = ? AND balance_credits >= ?`, int64(amount), now, int64(acct),
 // Rows per INSERT statement. MySQL takes a whole batch in one statement.
 // The SQLite driver (glebarez/go-sqlite) binds parameters in time quadratic
 // in their number (each one is looked up among all arguments), so a
-// 500-row statement (7,500 parameters) spends most of its time binding;
+// 500-row statement (8,000 parameters) spends most of its time binding;
 // statements of 16 rows write a batch about four times faster
 // (BenchmarkWriteBatch) and, within one transaction, cost nothing else.
 const (

@@ -201,8 +201,8 @@ end
 local cs, ss = ARGV[4], '0'
 if shortfall ~= 0 then cs, ss = int(charged), int(shortfall) end
 redis.call('SET', KEYS[4], cs .. ':' .. ss, 'PX', ARGV[5])
--- the event: one field (walletredis.UsageVersion "3", usage.go)
-redis.call('XADD', KEYS[5], '*', 'e', '3\31' .. id .. '\31' .. ARGV[6] .. '\31' .. cs .. '\31' .. ss .. '\31' .. ARGV[2] .. '\31' .. ARGV[7])
+-- the event: one field (walletredis.UsageVersion "4", usage.go)
+redis.call('XADD', KEYS[5], '*', 'e', '4\31' .. id .. '\31' .. ARGV[6] .. '\31' .. cs .. '\31' .. ss .. '\31' .. ARGV[2] .. '\31' .. ARGV[7])
 return {1, charged, shortfall, bal - charged}
 `
 

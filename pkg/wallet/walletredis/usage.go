@@ -13,10 +13,15 @@ import (
 )
 
 // UsageVersion is the format version of the usage events Settle writes:
-// one field, fieldEvent, whose value starts with the version. An event of
-// any other version is refused (DecodeUsage), so a format change shows up
-// as parked events, never as wrong records.
-const UsageVersion = "3"
+// one field, fieldEvent, whose value starts with the version. DecodeUsage
+// reads this version and the one before it (usageVersionPrev: during a
+// rolling deploy, gateways not yet upgraded still write it); an event of any
+// other version is refused, so a format change shows up as parked events,
+// never as wrong records.
+const UsageVersion = "4"
+
+// usageVersionPrev is format 3: format 4 without the held credits.
+const usageVersionPrev = "3"
 
 // packSep separates an event's values (ASCII unit separator). The values
 // before the last never hold it (wallet.Settlement.Validate).
@@ -33,19 +38,23 @@ const fieldEvent = "e"
 // eventHead is how many values of an event come before the packed rest.
 const eventHead = 6
 
-// packedFields is how many values the packed rest holds: what the settle
-// script does not compute, api_key_id, prompt_tokens, completion_tokens,
-// total_tokens, latency_ms, ttfb_ms, backend, status, model and
-// client_request_id, in that order. The client's id comes last, so it may
-// hold any byte.
-const packedFields = 10
+// packedNumbers are the numbers of the packed rest, in order: what the
+// settle script does not compute, api_key_id, prompt_tokens,
+// completion_tokens, total_tokens, latency_ms, ttfb_ms, then (format 4)
+// held_credits. The strings follow: backend, status, model and
+// client_request_id. The client's id comes last, so it may hold any byte.
+const (
+	packedNumbers     = 7
+	packedNumbersPrev = 6 // format 3: no held_credits
+	packedStrings     = 4
+)
 
 // packUsage encodes the packed rest of an event; the settle script
 // prepends the head.
 func packUsage(u wallet.Usage) string {
-	b := make([]byte, 0, 64+len(u.Model)+len(u.ClientRequestID))
-	for _, n := range [...]int64{u.APIKeyID, int64(u.PromptTokens), int64(u.CompletionTokens), int64(u.TotalTokens),
-		u.Latency.Milliseconds(), u.TTFB.Milliseconds()} {
+	b := make([]byte, 0, 72+len(u.Model)+len(u.ClientRequestID))
+	for _, n := range [packedNumbers]int64{u.APIKeyID, int64(u.PromptTokens), int64(u.CompletionTokens), int64(u.TotalTokens),
+		u.Latency.Milliseconds(), u.TTFB.Milliseconds(), int64(u.Held)} {
 		b = strconv.AppendInt(b, n, 10)
 		b = append(b, packSep)
 	}
@@ -56,19 +65,21 @@ func packUsage(u wallet.Usage) string {
 	return string(append(b, u.ClientRequestID...))
 }
 
-// unpackUsage decodes the packed rest of an event.
-func unpackUsage(s string) (wallet.Usage, error) {
-	var f [packedFields]string
-	for i := range packedFields - 1 {
+// unpackUsage decodes the packed rest of an event holding numbers packed
+// numbers (packedNumbers, or packedNumbersPrev for format 3).
+func unpackUsage(s string, numbers int) (wallet.Usage, error) {
+	var f [packedNumbers + packedStrings]string
+	fields := numbers + packedStrings
+	for i := range fields - 1 {
 		v, rest, ok := strings.Cut(s, string(packSep))
 		if !ok {
-			return wallet.Usage{}, fmt.Errorf("field %s: %d packed values, want %d", fieldEvent, i+1, packedFields)
+			return wallet.Usage{}, fmt.Errorf("field %s: %d packed values, want %d", fieldEvent, i+1, fields)
 		}
 		f[i], s = v, rest
 	}
-	f[packedFields-1] = s
-	var n [6]int64
-	for i := range n {
+	f[fields-1] = s
+	var n [packedNumbers]int64
+	for i := range numbers {
 		if f[i] == "" {
 			continue
 		}
@@ -78,10 +89,12 @@ func unpackUsage(s string) (wallet.Usage, error) {
 		}
 		n[i] = v
 	}
+	str := f[numbers:]
 	return wallet.Usage{
 		APIKeyID: n[0], PromptTokens: int(n[1]), CompletionTokens: int(n[2]), TotalTokens: int(n[3]),
 		Latency: time.Duration(n[4]) * time.Millisecond, TTFB: time.Duration(n[5]) * time.Millisecond,
-		Backend: f[6], Status: f[7], Model: f[8], ClientRequestID: f[9],
+		Held:    resayil.Credits(n[6]),
+		Backend: str[0], Status: str[1], Model: str[2], ClientRequestID: str[3],
 	}, nil
 }
 
@@ -128,8 +141,13 @@ func decodeEvent(e string) (Usage, error) {
 		}
 		head[i], e = v, rest
 	}
-	if head[0] != UsageVersion {
-		return Usage{}, fmt.Errorf("format version %q, want %q", head[0], UsageVersion)
+	numbers := packedNumbers
+	switch head[0] {
+	case UsageVersion:
+	case usageVersionPrev:
+		numbers = packedNumbersPrev
+	default:
+		return Usage{}, fmt.Errorf("format version %q, want %q or %q", head[0], UsageVersion, usageVersionPrev)
 	}
 	var n [4]int64
 	for i, name := range [...]string{"account_id", "credits", "shortfall_credits", "created_at_ms"} {
@@ -139,7 +157,7 @@ func decodeEvent(e string) (Usage, error) {
 		}
 		n[i] = v
 	}
-	rest, err := unpackUsage(e)
+	rest, err := unpackUsage(e, numbers)
 	return Usage{RequestID: head[1], Account: resayil.AccountID(n[0]), Credits: resayil.Credits(n[1]),
 		Shortfall: resayil.Credits(n[2]), CreatedAt: time.UnixMilli(n[3]).UTC(), Usage: rest}, err
 }

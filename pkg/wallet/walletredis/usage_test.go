@@ -17,6 +17,7 @@ func TestSettle_AppendsUsageEvent(t *testing.T) {
 	s := wallet.Settlement{RequestID: "req-1", Account: acct, Cost: 14, Usage: wallet.Usage{
 		ClientRequestID: "client-1\x1f|\n", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", PromptTokens: 100,
 		CompletionTokens: 250, TotalTokens: 350, Status: "client_closed", Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond,
+		Held: 12,
 	}}
 	for i := 0; i < 2; i++ { // the replay must not add an event
 		if _, err := w.Settle(ctx, s); err != nil {
@@ -61,13 +62,39 @@ func TestSettle_AppendsUsageEventPaidInFull(t *testing.T) {
 
 func TestDecodeUsage_RejectsUnknownVersion(t *testing.T) {
 	_, err := walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{
-		"e": "4\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fm\x1f"}})
+		"e": "5\x1fr\x1f1\x1f5\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1f9\x1flocal\x1fok\x1fm\x1f"}})
 	if err == nil {
-		t.Fatal("an event of format version 4 was decoded")
+		t.Fatal("an event of format version 5 was decoded")
 	}
 	_, err = walletredis.DecodeUsage(redis.XMessage{ID: "1-0", Values: map[string]any{"v": "3", "request_id": "r", "account_id": "1"}})
 	if err == nil {
 		t.Fatal("an entry without the event field was decoded")
+	}
+}
+
+// An event of format 4 carries the credits held at admission; one of
+// format 3 (written by a gateway not yet upgraded) decodes the same with
+// the hold unknown (0).
+func TestDecodeUsage_Formats3And4(t *testing.T) {
+	want := walletredis.Usage{StreamID: "5-0", RequestID: "r1", Account: 7, Credits: 10, Shortfall: 4,
+		CreatedAt: time.UnixMilli(1700000000123).UTC(), Usage: wallet.Usage{
+			ClientRequestID: "c1\x1f|", APIKeyID: 99, Model: "qwen3:8b", Backend: "cloud", Status: "ok", PromptTokens: 100,
+			CompletionTokens: 250, TotalTokens: 350, Latency: 2300 * time.Millisecond, TTFB: 180 * time.Millisecond, Held: 640}}
+	got, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
+		"e": "4\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1f640\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"}})
+	if err != nil || got != want {
+		t.Fatalf("format 4: got\n%+v (%v)\nwant\n%+v", got, err, want)
+	}
+	want.Held = 0
+	got, err = walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
+		"e": "3\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b\x1fc1\x1f|"}})
+	if err != nil || got != want {
+		t.Fatalf("format 3: got\n%+v (%v)\nwant\n%+v", got, err, want)
+	}
+	// A format-3 event labelled 4 lacks a value: refused, never misread.
+	if u, err := walletredis.DecodeUsage(redis.XMessage{ID: "5-0", Values: map[string]any{
+		"e": "4\x1fr1\x1f7\x1f10\x1f4\x1f1700000000123\x1f99\x1f100\x1f250\x1f350\x1f2300\x1f180\x1fcloud\x1fok\x1fqwen3:8b"}}); err == nil {
+		t.Fatalf("a short format-4 event was decoded: %+v", u)
 	}
 }
 

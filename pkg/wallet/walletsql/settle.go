@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/usagehourly"
 	"github.com/resayil/portal/pkg/wallet"
 )
 
@@ -58,6 +59,9 @@ WHERE account_id = ? AND balance_credits - held_credits + ? >= ?`, charged, hold
 		if err := insertUsage(ctx, tx, s, charged, shortfall, now); err != nil {
 			return err
 		}
+		if err := w.addHourly(ctx, tx, s, charged, now); err != nil {
+			return err
+		}
 		result = wallet.SettleResult{Charged: charged, Shortfall: shortfall, Balance: balance - charged}
 		return nil
 	})
@@ -76,10 +80,10 @@ func insertUsage(ctx context.Context, tx *sql.Tx, s wallet.Settlement, charged, 
 		apiKey = sql.NullInt64{Int64: s.APIKeyID, Valid: true}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_records (request_id, client_request_id, account_id, api_key_id, model, backend,
-  prompt_tokens, completion_tokens, total_tokens, credits, shortfall_credits, status, latency_ms, ttfb_ms, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  prompt_tokens, completion_tokens, total_tokens, credits, shortfall_credits, held_credits, status, latency_ms, ttfb_ms, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.RequestID, s.ClientRequestID, s.Account, apiKey, s.Model, s.Backend,
-		s.PromptTokens, s.CompletionTokens, s.TotalTokens, charged, shortfall, s.Status,
+		s.PromptTokens, s.CompletionTokens, s.TotalTokens, charged, shortfall, s.Held, s.Status,
 		s.Latency.Milliseconds(), s.TTFB.Milliseconds(), now)
 	if isDuplicate(err) {
 		return errSettled
@@ -88,6 +92,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		return fmt.Errorf("record usage: %w", err)
 	}
 	return nil
+}
+
+// addHourly adds the usage record just inserted to its usage_hourly row,
+// in the same transaction: a replayed settlement inserts no record
+// (errSettled rolls the transaction back) and so adds nothing.
+func (w *Wallet) addHourly(ctx context.Context, tx *sql.Tx, s wallet.Settlement, charged resayil.Credits, now time.Time) error {
+	r := usagehourly.New()
+	r.Add(usagehourly.Record{Account: int64(s.Account), APIKeyID: s.APIKeyID, Model: s.Model, Backend: s.Backend, Status: s.Status,
+		PromptTokens: int64(s.PromptTokens), CompletionTokens: int64(s.CompletionTokens), Credits: int64(charged), CreatedAt: now})
+	return r.Write(ctx, tx, w.dialect)
 }
 
 // firstSettlement answers a repeated Settle from the usage record the first
