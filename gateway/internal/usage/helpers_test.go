@@ -235,6 +235,7 @@ func (f *fixture) checkDurable(t *testing.T, accounts ...resayil.AccountID) {
 			t.Errorf("account %d: balance %d != grants %d - usage debits %d", a, balance, grants, debits)
 		}
 	}
+	testenv.CheckHourly(t, f.db.SQL)
 }
 
 // logSink keeps a test's log records and prints them if the test fails.
