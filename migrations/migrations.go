@@ -78,6 +78,16 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 	return len(res), nil
 }
 
+// UpTo applies the pending migrations up to and including version, and
+// returns how many it applied.
+func (m *Migrator) UpTo(ctx context.Context, version int64) (int, error) {
+	res, err := m.p.UpTo(ctx, version)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate up to %d: %w", version, err)
+	}
+	return len(res), nil
+}
+
 // Down rolls back the most recent migration.
 func (m *Migrator) Down(ctx context.Context) error {
 	if _, err := m.p.Down(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -604,4 +605,97 @@ func mariaDBSchema(t *testing.T, db *sql.DB) map[string]tableSchema {
 		t.Fatalf("statistics: %v", err)
 	}
 	return out
+}
+
+// TestBackfill_UsageHourly: records written before migration 3 are summed
+// into usage_hourly by the migration, per account, UTC hour of created_at,
+// model, backend and key (NULL as 0), errors being the records whose status
+// is not 'ok'; and their held_credits read 0, "unknown". On both dialects,
+// with created_at written as the services write it (a UTC time.Time, whole
+// microseconds).
+func TestBackfill_UsageHourly(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			d := b.new(t)
+			ctx := context.Background()
+			m := newMigrator(t, d)
+			if _, err := m.UpTo(ctx, 2); err != nil {
+				t.Fatalf("UpTo 2: %v", err)
+			}
+			type key struct {
+				account int64
+				hour    time.Time
+				model   string
+				backend string
+				apiKey  int64
+			}
+			type sums struct{ requests, prompt, completion, credits, errors int64 }
+			want := map[key]sums{}
+			base := time.Date(2026, 12, 7, 18, 0, 0, 0, time.UTC)
+			for i := range 90 {
+				at := base.Add(time.Duration(i*13)*time.Minute + time.Duration(i*7919)*time.Microsecond)
+				if i%10 == 0 {
+					at = at.Truncate(time.Hour) // on the hour itself
+				} else if i%10 == 1 {
+					at = at.Truncate(time.Hour).Add(time.Hour - time.Microsecond) // its last microsecond
+				}
+				var apiKey any
+				k := key{account: int64(1 + i%3), hour: at.Truncate(time.Hour), model: []string{"llama3.2:3b", "qwen2.5:7b"}[i/2%2],
+					backend: []string{"local", "cloud"}[i/5%2]}
+				if i%4 != 0 {
+					k.apiKey = int64(10 + i%2)
+					apiKey = k.apiKey
+				}
+				status := []string{"ok", "ok", "upstream_error", "client_closed", "ok"}[i%5]
+				prompt, completion, credits := int64(10+i), int64(3*i), int64(1+i%7)
+				if _, err := d.db.ExecContext(ctx, `INSERT INTO usage_records (request_id, account_id, api_key_id, model, backend,
+  prompt_tokens, completion_tokens, total_tokens, credits, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					fmt.Sprintf("r-%d", i), k.account, apiKey, k.model, k.backend, prompt, completion, prompt+completion, credits, status, at); err != nil {
+					t.Fatalf("insert record %d: %v", i, err)
+				}
+				s := want[k]
+				s.requests++
+				s.prompt += prompt
+				s.completion += completion
+				s.credits += credits
+				if status != "ok" {
+					s.errors++
+				}
+				want[k] = s
+			}
+			if _, err := m.Up(ctx); err != nil {
+				t.Fatalf("Up: %v", err)
+			}
+
+			rows, err := d.db.QueryContext(ctx, `SELECT account_id, hour_start, model, backend, api_key_id, requests, prompt_tokens, completion_tokens, credits, errors FROM usage_hourly`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			got := map[key]sums{}
+			for rows.Next() {
+				var k key
+				var s sums
+				if err := rows.Scan(&k.account, &k.hour, &k.model, &k.backend, &k.apiKey, &s.requests, &s.prompt, &s.completion, &s.credits, &s.errors); err != nil {
+					t.Fatal(err)
+				}
+				k.hour = k.hour.UTC()
+				if _, ok := got[k]; ok {
+					t.Errorf("two usage_hourly rows for %+v", k)
+				}
+				got[k] = s
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(key{}, sums{})); diff != "" {
+				t.Errorf("usage_hourly after the backfill (-records +rollup):\n%s", diff)
+			}
+			var unknown int
+			if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_records WHERE held_credits = 0`).Scan(&unknown); err != nil || unknown != 90 {
+				t.Errorf("records with held_credits 0 (unknown): %d, %v; want 90", unknown, err)
+			}
+		})
+	}
 }

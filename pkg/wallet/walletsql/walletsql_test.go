@@ -76,28 +76,33 @@ func TestSettle_WritesUsageRecord(t *testing.T) {
 		}
 		s := wallet.Settlement{RequestID: "r1", Account: acct, Cost: 33, Usage: wallet.Usage{
 			ClientRequestID: "c1", Model: "qwen3:8b", Backend: "cloud", PromptTokens: 5, CompletionTokens: 6,
-			TotalTokens: 11, Status: "ok", Latency: 1500 * time.Millisecond, TTFB: 120 * time.Millisecond,
+			TotalTokens: 11, Status: "ok", Latency: 1500 * time.Millisecond, TTFB: 120 * time.Millisecond, Held: 40,
 		}}
-		if _, err := w.Settle(ctx, s); err != nil {
-			t.Fatal(err)
+		for range 2 { // the replay records and rolls up nothing
+			if _, err := w.Settle(ctx, s); err != nil {
+				t.Fatal(err)
+			}
 		}
 		var (
 			client, model, backendName, status string
 			apiKey                             *int64
 			prompt, completion, tokens         int
-			credits, shortfall                 int64
+			credits, shortfall, heldCredits    int64
 			latency, ttfb                      int
 		)
 		err := db.SQL.QueryRow(`SELECT client_request_id, api_key_id, model, backend, prompt_tokens, completion_tokens, total_tokens,
-  credits, shortfall_credits, status, latency_ms, ttfb_ms FROM usage_records WHERE request_id = 'r1'`).
-			Scan(&client, &apiKey, &model, &backendName, &prompt, &completion, &tokens, &credits, &shortfall, &status, &latency, &ttfb)
+  credits, shortfall_credits, held_credits, status, latency_ms, ttfb_ms FROM usage_records WHERE request_id = 'r1'`).
+			Scan(&client, &apiKey, &model, &backendName, &prompt, &completion, &tokens, &credits, &shortfall, &heldCredits, &status, &latency, &ttfb)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if client != "c1" || apiKey != nil || model != "qwen3:8b" || backendName != "cloud" || prompt != 5 || completion != 6 ||
-			tokens != 11 || credits != 33 || shortfall != 0 || status != "ok" || latency != 1500 || ttfb != 120 {
-			t.Fatalf("usage row = %q %v %q %q %d %d %d %d %d %q %d %d", client, apiKey, model, backendName,
-				prompt, completion, tokens, credits, shortfall, status, latency, ttfb)
+			tokens != 11 || credits != 33 || shortfall != 0 || heldCredits != 40 || status != "ok" || latency != 1500 || ttfb != 120 {
+			t.Fatalf("usage row = %q %v %q %q %d %d %d %d %d %d %q %d %d", client, apiKey, model, backendName,
+				prompt, completion, tokens, credits, shortfall, heldCredits, status, latency, ttfb)
+		}
+		if rows := testenv.CheckHourly(t, db.SQL); len(rows) != 1 || rows[0].Requests != 1 || rows[0].Credits != 33 {
+			t.Fatalf("usage_hourly %+v, want one request of 33 credits", rows)
 		}
 		var grants, debits, balance, held int64
 		err = db.SQL.QueryRow(`SELECT

@@ -1,0 +1,87 @@
+package app_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/resayil/portal/gateway/internal/gatewaytest"
+	"github.com/resayil/portal/pkg/testenv"
+)
+
+// TestE2E_UsageRecordsTheHoldAndTheHourlyRollup: through the real gateway,
+// in both modes and on both databases, each usage record keeps the credits
+// held at admission, and after a mix of requests (two models, streaming or
+// not, an answer in the wrong shape, a stream the upstream cut) usage_hourly
+// is exactly the sums of the records, errors included.
+func TestE2E_UsageRecordsTheHoldAndTheHourlyRollup(t *testing.T) {
+	for _, m := range modes {
+		for _, b := range testenv.Backends {
+			t.Run(m.name+"/"+string(b), func(t *testing.T) {
+				t.Parallel()
+				o := m.opts
+				o.Backend = b
+				g := gatewaytest.Start(t, o)
+				u := gatewaytest.NewUser(t, g.DB, "", time.Time{})
+				g.Fund(t, u.Account, 1000)
+
+				// The hold of llama3.2:3b (1 credit per 1k tokens) for this
+				// prompt: ceil((prompt estimate + max_tokens) / 1000).
+				body := func(model string, maxTokens int, stream bool) string {
+					return fmt.Sprintf(`{"model":%q,"max_tokens":%d,"stream":%v,"messages":[{"role":"user","content":"hello fake world"}]}`,
+						model, maxTokens, stream)
+				}
+				type sent struct {
+					id     string
+					held   int64 // 0: not checked (another model's rate)
+					status int
+				}
+				var all []sent
+				send := func(b string, held int64, status int) {
+					t.Helper()
+					a := postBody(t, g, u.Key, b)
+					if a.status != status {
+						t.Fatalf("%s: %s, want %d", b, a, status)
+					}
+					all = append(all, sent{id: a.header.Get("X-Request-Id"), held: held, status: status})
+				}
+				send(body("llama3.2:3b", 3000, false), 4, 200)
+				send(body("llama3.2:3b", 1000, true), 2, 200)
+				send(body("llama3.2:3b", 5000, false), 6, 200)
+				send(body("qwen2.5:7b", 2000, false), 0, 200)
+				send(body("qwen2.5:7b", 2000, true), 0, 200)
+				g.Ollama.AnswerInOtherShape(1)
+				send(body("llama3.2:3b", 3000, false), 4, 502)
+				g.Ollama.FailMidStream(1, 2)
+				send(body("llama3.2:3b", 1000, true), 2, 200)
+
+				if n := g.WaitUsage(t, u.Account, len(all)); n != len(all) {
+					t.Fatalf("%d usage records, want %d", n, len(all))
+				}
+				for _, s := range all {
+					var held, credits int64
+					var status string
+					if err := g.DB.SQL.QueryRow(`SELECT held_credits, credits, status FROM usage_records WHERE request_id = ?`, s.id).
+						Scan(&held, &credits, &status); err != nil {
+						t.Fatalf("usage record %s: %v", s.id, err)
+					}
+					if held <= 0 || credits > held || (s.held != 0 && held != s.held) {
+						t.Errorf("usage record %s (%s): held_credits %d, credits %d; want the hold %d", s.id, status, held, credits, s.held)
+					}
+				}
+				rows := testenv.CheckHourly(t, g.DB.SQL)
+				var requests, errs int64
+				models := map[string]bool{}
+				for _, r := range rows {
+					requests += r.Requests
+					errs += r.Errors
+					models[r.Model] = true
+				}
+				if requests != int64(len(all)) || errs != 2 || len(models) != 2 {
+					t.Errorf("usage_hourly: %d requests, %d errors, models %v; want %d requests, 2 errors, two models: %+v",
+						requests, errs, models, len(all), rows)
+				}
+			})
+		}
+	}
+}
