@@ -146,6 +146,31 @@ const (
   errors = errors + excluded.errors`
 )
 
+// Upserts of one row, built once: the embedded settlement writes one per
+// request.
+var (
+	upsertOneMySQL  = insertHead + rowParams + onDuplicateMySQL
+	upsertOneSQLite = insertHead + rowParams + onConflictSQLite
+)
+
+// WriteOne adds one record to its usage_hourly row in tx: Write of a
+// rollup holding only rec, without building one.
+func WriteOne(ctx context.Context, tx *sql.Tx, d migrations.Dialect, rec Record) error {
+	q := upsertOneSQLite
+	if d == migrations.MySQL {
+		q = upsertOneMySQL
+	}
+	var errs int64
+	if rec.Status != StatusOK {
+		errs = 1
+	}
+	if _, err := tx.ExecContext(ctx, q, rec.Account, HourOf(rec.CreatedAt), rec.Model, rec.Backend, rec.APIKeyID,
+		1, rec.PromptTokens, rec.CompletionTokens, rec.Credits, errs); err != nil {
+		return fmt.Errorf("usage_hourly: %w", err)
+	}
+	return nil
+}
+
 // Write adds the rollup to usage_hourly in tx, in primary-key order.
 func (r *Rollup) Write(ctx context.Context, tx *sql.Tx, d migrations.Dialect) error {
 	if len(r.sums) == 0 {

@@ -79,12 +79,20 @@ func TestWrite_AddsToTheBackfilledRow(t *testing.T) {
 				{Account: 1, Model: "qwen2.5:7b", Backend: "cloud", Status: "ok", Credits: 2, CreatedAt: hour.Add(time.Minute)},
 				{Account: 2, APIKeyID: 9, Model: "llama3.2:3b", Backend: "local", Status: "ok", Credits: 1, CreatedAt: hour.Add(time.Minute)},
 			}
-			for range 2 {
+			for i := range 2 { // once as a rollup, once record by record
 				err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
 					r := usagehourly.New()
 					for _, rec := range add {
 						record(tx, rec)
 						r.Add(rec)
+						if i == 1 {
+							if err := usagehourly.WriteOne(ctx, tx, db.Dialect, rec); err != nil {
+								return err
+							}
+						}
+					}
+					if i == 1 {
+						return nil
 					}
 					return r.Write(ctx, tx, db.Dialect)
 				})

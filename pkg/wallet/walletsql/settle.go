@@ -98,10 +98,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 // in the same transaction: a replayed settlement inserts no record
 // (errSettled rolls the transaction back) and so adds nothing.
 func (w *Wallet) addHourly(ctx context.Context, tx *sql.Tx, s wallet.Settlement, charged resayil.Credits, now time.Time) error {
-	r := usagehourly.New()
-	r.Add(usagehourly.Record{Account: int64(s.Account), APIKeyID: s.APIKeyID, Model: s.Model, Backend: s.Backend, Status: s.Status,
-		PromptTokens: int64(s.PromptTokens), CompletionTokens: int64(s.CompletionTokens), Credits: int64(charged), CreatedAt: now})
-	return r.Write(ctx, tx, w.dialect)
+	return usagehourly.WriteOne(ctx, tx, w.dialect, usagehourly.Record{Account: int64(s.Account), APIKeyID: s.APIKeyID,
+		Model: s.Model, Backend: s.Backend, Status: s.Status, PromptTokens: int64(s.PromptTokens),
+		CompletionTokens: int64(s.CompletionTokens), Credits: int64(charged), CreatedAt: now})
 }
 
 // firstSettlement answers a repeated Settle from the usage record the first
