@@ -15,16 +15,16 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ledger/ledgerredis"
 )
 
-// event is a usage event as Settle writes it (format version 3): version,
+// event is a usage event as Settle writes it (format version 4): version,
 // request id, account, credits, shortfall, created at, then api key,
-// prompt, completion and total tokens, latency, ttfb, backend, status,
-// model and the client's request id.
+// prompt, completion and total tokens, latency, ttfb, held credits,
+// backend, status, model and the client's request id.
 func event(id string, acct resayil.AccountID, credits int) map[string]any {
 	return eventOf(walletredis.UsageVersion, id, acct, credits)
 }
 
 func eventOf(version, id string, acct resayil.AccountID, credits int) map[string]any {
-	return map[string]any{"e": fmt.Sprintf("%s\x1f%s\x1f%d\x1f%d\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1flocal\x1fok\x1fllama3.2:3b\x1f",
+	return map[string]any{"e": fmt.Sprintf("%s\x1f%s\x1f%d\x1f%d\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1f40\x1flocal\x1fok\x1fllama3.2:3b\x1f",
 		version, id, acct, credits)}
 }
 
