@@ -26,9 +26,10 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./portal-api/cmd/
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/portal-api /portal-api
 COPY --from=build /out/healthcheck /healthcheck
+COPY config/models.yaml /etc/resayil/models.yaml
 USER 65532:65532
 EXPOSE 8081
-ENV RESAYIL_ENV=production RESAYIL_PORTAL_ADDR=:8081
+ENV RESAYIL_ENV=production RESAYIL_PORTAL_ADDR=:8081 RESAYIL_MODELS_FILE=/etc/resayil/models.yaml
 # No shell in this image: docker-compose.yml probes with
 # ["CMD", "/healthcheck", "http://127.0.0.1:8081/readyz"].
 ENTRYPOINT ["/portal-api"]

@@ -206,6 +206,18 @@ func LowestPlan(m *Model, plans []resayil.Plan) (resayil.Plan, bool) {
 	return best, found
 }
 
+// SplitList splits a comma-separated list (RESAYIL_RESTRICTED_MODELS),
+// dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Live holds the current catalog for readers while a reload swaps it.
 type Live struct{ p atomic.Pointer[Catalog] }
 

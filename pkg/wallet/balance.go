@@ -10,4 +10,10 @@ type Balance struct {
 	Held resayil.Credits
 	// Available is Total - Held: what the next Reserve can take.
 	Available resayil.Credits
+	// Period is the credits "of this period": Total right after the most
+	// recent grant, set by every grant in the same step as the grant and
+	// left alone by debits (docs/adr/0012-credits-of-this-period.md). The
+	// dashboard shows "Available of Period credits left" and warns at a
+	// fifth of it. 0 for an account never granted anything.
+	Period resayil.Credits
 }

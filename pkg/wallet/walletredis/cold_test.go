@@ -2,6 +2,7 @@ package walletredis_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,12 +23,7 @@ import (
 // database, no grant is applied twice, and usage not yet flushed is lost.
 func TestFlush_ReloadsWithoutApplyingGrantsTwice(t *testing.T) {
 	ctx := context.Background()
-	db, _ := testenv.SQLite(t)
-	env := testenv.Redis(t)
-	w, err := walletredis.New(env.Client, walletsql.NewLoader(db), walletredis.Config{Prefix: env.Prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, env, w := onSQLite(t)
 	acct := newAccount(t, db)
 	// payment:1 was applied live long ago; payment:2 is committed and
 	// waiting for its live Credit.
@@ -101,8 +97,65 @@ func TestColdLoad_Concurrent(t *testing.T) {
 		t.Fatalf("%d granted, want 50 (loaded %d times)", granted.Load(), d.loads.Load())
 	}
 	b, err := w.Balance(ctx, acct)
-	if err != nil || b != (wallet.Balance{Total: 500, Held: 500}) {
+	if err != nil || b != (wallet.Balance{Total: 500, Held: 500, Period: 500}) {
 		t.Fatalf("Balance = %+v, %v; want 500 all held", b, err)
+	}
+}
+
+// TestColdLoad_CarriesPeriod: the credits "of this period" live with the
+// balance: a cold load takes the database's period_credits, a live grant
+// sets it in the credit script, and after Redis loses its data the reload
+// finds the period the grant's durable part wrote (CreditTx, same
+// statement as the balance).
+func TestColdLoad_CarriesPeriod(t *testing.T) {
+	ctx := context.Background()
+	db, env, w := onSQLite(t)
+	acct := newAccount(t, db)
+	exec(t, db, `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, 300, 1000, 0, ?)`, acct, time.Now().UTC())
+	wantPeriod(t, w, acct, 300, 1000)
+
+	// A grant as portal-api makes it in Redis mode: durable part first
+	// (not yet live), then the live Credit.
+	g := wallet.Grant{Reference: "payment:9", Account: acct, Amount: 200}
+	if err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
+		_, err := walletsql.CreditTx(ctx, tx, db.Dialect, g, false, time.Now().UTC())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	credit(t, w, acct, g.Reference, g.Amount, true)
+	exec(t, db, `UPDATE credit_ledger SET live_applied_at = ? WHERE reference = ?`, time.Now().UTC(), g.Reference)
+	wantPeriod(t, w, acct, 500, 500)
+
+	flush(t, env)
+	wantPeriod(t, w, acct, 500, 500)
+
+	// A live wallet without a period (loaded before the period existed)
+	// gets its balance, as the migration gave existing wallets.
+	if err := env.Client.HDel(ctx, w.Keys().Account(acct), "period").Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantPeriod(t, w, acct, 500, 500)
+}
+
+// onSQLite returns a SQLite database, a Redis and a wallet that loads
+// cold balances from that database, as in Redis mode.
+func onSQLite(t *testing.T) (*database.DB, *testenv.RedisEnv, *walletredis.Wallet) {
+	t.Helper()
+	db, _ := testenv.SQLite(t)
+	env := testenv.Redis(t)
+	w, err := walletredis.New(env.Client, walletsql.NewLoader(db), walletredis.Config{Prefix: env.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, env, w
+}
+
+func wantPeriod(t *testing.T, w *walletredis.Wallet, acct resayil.AccountID, total, period resayil.Credits) {
+	t.Helper()
+	b, err := w.Balance(context.Background(), acct)
+	if err != nil || b.Total != total || b.Period != period {
+		t.Fatalf("Balance = %+v, %v; want total %d, period %d", b, err, total, period)
 	}
 }
 

@@ -21,6 +21,10 @@ import (
 // The loaded value is written only if the balance is still absent when the
 // script runs (SET NX semantics inside the script), so concurrent loaders
 // and a Credit racing a load cannot apply anything twice.
+//
+// period is the wallet's credits "of this period" (the balance right after
+// its most recent grant), loaded with the balance so that the live wallet
+// keeps it (docs/adr/0012-credits-of-this-period.md).
 type Loader interface {
-	LoadBalance(ctx context.Context, account resayil.AccountID) (resayil.Credits, error)
+	LoadBalance(ctx context.Context, account resayil.AccountID) (balance, period resayil.Credits, err error)
 }

@@ -12,9 +12,9 @@ import "github.com/redis/go-redis/v9"
 //
 // Every script gets the same first keys and arguments:
 //
-//	KEYS[1] Account hash {balance, held}   KEYS[2] Holds hash   KEYS[3] Leases zset
-//	ARGV[1] balance to load if Redis has none, or '' (then the script
-//	        answers -1, the caller asks the Loader and runs it again)
+//	KEYS[1] Account hash {balance, held, period}   KEYS[2] Holds hash   KEYS[3] Leases zset
+//	ARGV[1] "balance:period" to load if Redis has none, or '' (then the
+//	        script answers -1, the caller asks the Loader and runs it again)
 //	ARGV[2] now, Unix milliseconds (the wallet's clock, so tests can move it)
 //
 // All keys carry one hash tag, so every script runs in one Cluster slot.
@@ -54,11 +54,13 @@ local function open(holdsexist)
     return tonumber(v[1]), held
   end
   if ARGV[1] == '' then return nil end
+  local b, p = string.match(ARGV[1], '^(%d+):(%d+)$')
+  if not b then return redis.error_reply('walletredis: bad balance to load') end
   -- If only the balance was lost (evicted), surviving holds keep protecting.
   local held = 0
   for _, a in ipairs(redis.call('HVALS', KEYS[2])) do held = held + tonumber(a) end
-  redis.call('HSET', KEYS[1], 'balance', ARGV[1], 'held', held)
-  return tonumber(ARGV[1]), held
+  redis.call('HSET', KEYS[1], 'balance', b, 'held', held, 'period', p)
+  return tonumber(b), held
 end
 
 -- reclaim drops holds whose lease ran out (their gateway died) and returns
@@ -231,7 +233,9 @@ return {1}
 // creditScript: KEYS[4] Grants set; ARGV[3] reference, [4] amount, [5] TTL
 // ms of the set. Returns {1, balance} when applied, {0, balance} when the
 // reference was applied before, {-1, 0} (load needed). The membership test
-// and the increment are one step, so concurrent webhooks apply once.
+// and the increment are one step, so concurrent webhooks apply once; the
+// period (the credits "of this period", the balance right after the most
+// recent grant) is set in the same step.
 var creditScript = redis.NewScript(prelude + `
 if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 1 then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'balance')) or 0}
@@ -239,18 +243,26 @@ end
 local bal = open()
 if not bal then return {-1, 0} end
 local nb = redis.call('HINCRBY', KEYS[1], 'balance', ARGV[4])
+redis.call('HSET', KEYS[1], 'period', nb)
 redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
 return {1, nb}
 `)
 
-// balanceScript returns {1, balance, held} after reclaiming expired holds,
-// or {-1, 0, 0} (load needed).
+// balanceScript returns {1, balance, held, period} after reclaiming expired
+// holds, or {-1, 0, 0, 0} (load needed). A live wallet loaded before it
+// kept a period gets its balance as the period, the rule the database's
+// migration applied to existing wallets.
 var balanceScript = redis.NewScript(prelude + `
 local bal, held = open()
-if not bal then return {-1, 0, 0} end
+if not bal then return {-1, 0, 0, 0} end
 held = held - reclaim()
-return {1, bal, held}
+local period = redis.call('HGET', KEYS[1], 'period')
+if not period then
+  period = bal
+  redis.call('HSET', KEYS[1], 'period', int(bal))
+end
+return {1, bal, held, tonumber(period)}
 `)
 
 // sweepScript reclaims one account's expired holds for ReclaimExpired and

@@ -52,6 +52,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -159,11 +160,11 @@ func (w *Wallet) loadIfCold(ctx context.Context, op string, s *redis.Script, acc
 	if len(res) == 0 || res[0] != -1 {
 		return res, nil
 	}
-	bal, err := w.loader.LoadBalance(ctx, acct)
+	bal, period, err := w.loader.LoadBalance(ctx, acct)
 	if err != nil {
 		return nil, unavailable(op+": load balance", err)
 	}
-	args[0] = int64(bal)
+	args[0] = strconv.FormatInt(int64(max(bal, 0)), 10) + ":" + strconv.FormatInt(int64(max(period, 0)), 10)
 	res, err = s.Run(ctx, w.client, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, unavailable(op, err)

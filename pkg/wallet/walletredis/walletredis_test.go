@@ -43,11 +43,13 @@ type durable struct {
 	loads    atomic.Int64
 }
 
-func (d *durable) LoadBalance(_ context.Context, acct resayil.AccountID) (resayil.Credits, error) {
+// LoadBalance loads the balance as its period: the in-test database
+// holds balances only.
+func (d *durable) LoadBalance(_ context.Context, acct resayil.AccountID) (resayil.Credits, resayil.Credits, error) {
 	d.loads.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.balances[acct], nil
+	return d.balances[acct], d.balances[acct], nil
 }
 
 func (d *durable) set(acct resayil.AccountID, bal resayil.Credits) {

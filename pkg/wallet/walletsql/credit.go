@@ -19,7 +19,9 @@ type Execer interface {
 
 // CreditTx writes the durable part of a grant inside the caller's
 // transaction: the credit_ledger row, then the increment of the account's
-// wallets row (created when missing). It is the one code path that does so,
+// wallets row (created when missing), whose period_credits becomes the
+// balance after the grant in the same statement (the credits "of this
+// period", docs/adr/0012-credits-of-this-period.md). It is the one code path that does so,
 // for the embedded wallet (Credit), portal-api's grants and test fixtures.
 //
 // The row comes first and its unique reference (uq_credit_ledger_reference)
@@ -52,21 +54,26 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, g.Account, g.Reference, g.LedgerKind(), g.Amou
 	if err != nil {
 		return false, fmt.Errorf("record grant %s: %w", g.Reference, err)
 	}
-	if _, err := tx.ExecContext(ctx, upsertCredit(dialect), g.Account, g.Amount, now, g.Amount, now); err != nil {
+	if _, err := tx.ExecContext(ctx, upsertCredit(dialect), g.Account, g.Amount, g.Amount, now, g.Amount, g.Amount, now); err != nil {
 		return false, fmt.Errorf("add grant %s to wallet: %w", g.Reference, err)
 	}
 	return true, nil
 }
 
-// upsertCredit adds to a wallet, creating it when missing. Its arguments:
-// account, amount, now, amount, now.
+// upsertCredit adds to a wallet, creating it when missing, and sets its
+// period_credits to the new balance. Its arguments: account, amount,
+// amount, now, amount, amount, now. period_credits is assigned before
+// balance_credits and from the old balance plus the amount, so the
+// statement means the same whether the server evaluates the assignments
+// left to right (MySQL, MariaDB) or all from the old row (SQLite, MariaDB's
+// SIMULTANEOUS_ASSIGNMENT).
 func upsertCredit(d migrations.Dialect) string {
 	if d == migrations.MySQL {
-		return `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON DUPLICATE KEY UPDATE balance_credits = balance_credits + ?, updated_at = ?`
+		return `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, ?, ?, 0, ?)
+ON DUPLICATE KEY UPDATE period_credits = balance_credits + ?, balance_credits = balance_credits + ?, updated_at = ?`
 	}
-	return `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, ?, 0, ?)
-ON CONFLICT (account_id) DO UPDATE SET balance_credits = wallets.balance_credits + ?, updated_at = ?`
+	return `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, ?, ?, 0, ?)
+ON CONFLICT (account_id) DO UPDATE SET period_credits = wallets.balance_credits + ?, balance_credits = wallets.balance_credits + ?, updated_at = ?`
 }
 
 // Credit implements wallet.Wallet: CreditTx in a transaction of its own,

@@ -22,15 +22,18 @@ func NewLoader(db *database.DB) *Loader { return &Loader{db: db.SQL} }
 // yet applied live (credit_ledger rows whose live_applied_at is NULL): the
 // reconciler still passes those to walletredis Credit, which adds them to
 // the loaded balance, so counting them here too would apply them twice.
-// An account with no wallet row has 0. One statement, one snapshot.
-func (l *Loader) LoadBalance(ctx context.Context, acct resayil.AccountID) (resayil.Credits, error) {
-	var bal resayil.Credits
-	err := l.db.QueryRowContext(ctx, `SELECT
+// period is the wallet's period_credits as stored: when a grant is still
+// pending it already counts it, and the pending grant's Credit sets the
+// live period anew when it is applied. An account with no wallet row has
+// 0 and 0. One statement, one snapshot.
+func (l *Loader) LoadBalance(ctx context.Context, acct resayil.AccountID) (balance, period resayil.Credits, err error) {
+	err = l.db.QueryRowContext(ctx, `SELECT
   COALESCE((SELECT balance_credits FROM wallets WHERE account_id = ?), 0)
-  - COALESCE((SELECT SUM(amount_credits) FROM credit_ledger WHERE account_id = ? AND live_applied_at IS NULL), 0)`,
-		acct, acct).Scan(&bal)
+  - COALESCE((SELECT SUM(amount_credits) FROM credit_ledger WHERE account_id = ? AND live_applied_at IS NULL), 0),
+  COALESCE((SELECT period_credits FROM wallets WHERE account_id = ?), 0)`,
+		acct, acct, acct).Scan(&balance, &period)
 	if err != nil {
-		return 0, fmt.Errorf("walletsql: load balance: %w", err)
+		return 0, 0, fmt.Errorf("walletsql: load balance: %w", err)
 	}
-	return max(bal, 0), nil
+	return max(balance, 0), period, nil
 }

@@ -126,15 +126,15 @@ func TestLoader_ExcludesGrantsNotAppliedLive(t *testing.T) {
 	db, _ := testenv.SQLite(t)
 	acct := newAccount(t, db)
 	l := walletsql.NewLoader(db)
-	if bal, err := l.LoadBalance(ctx, acct); err != nil || bal != 0 {
-		t.Fatalf("LoadBalance of an account with no wallet = %d, %v; want 0", bal, err)
+	if bal, period, err := l.LoadBalance(ctx, acct); err != nil || bal != 0 || period != 0 {
+		t.Fatalf("LoadBalance of an account with no wallet = %d, %d, %v; want 0, 0", bal, period, err)
 	}
 	now := time.Now().UTC()
-	mustExec(t, db, `INSERT INTO wallets (account_id, balance_credits, held_credits, updated_at) VALUES (?, 700, 0, ?)`, acct, now)
+	mustExec(t, db, `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, 700, 700, 0, ?)`, acct, now)
 	mustExec(t, db, `INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, live_applied_at, created_at)
 VALUES (?, 'payment:1', 'payment', 500, '', ?, ?), (?, 'payment:2', 'payment', 200, '', NULL, ?)`, acct, now, now, acct, now)
-	if bal, err := l.LoadBalance(ctx, acct); err != nil || bal != 500 {
-		t.Fatalf("LoadBalance = %d, %v; want 500 (700 minus the pending 200)", bal, err)
+	if bal, period, err := l.LoadBalance(ctx, acct); err != nil || bal != 500 || period != 700 {
+		t.Fatalf("LoadBalance = %d, %d, %v; want 500 (700 minus the pending 200), period 700", bal, period, err)
 	}
 }
 
@@ -181,10 +181,10 @@ func TestCreditTx_RunsInTheCallersTransaction(t *testing.T) {
 			}
 		}
 		w := walletsql.New(db, walletsql.Config{})
-		if b, err := w.Balance(ctx, acct); err != nil || b.Total != 300 {
-			t.Fatalf("Balance = %+v, %v; want 300", b, err)
+		if b, err := w.Balance(ctx, acct); err != nil || b.Total != 300 || b.Period != 300 {
+			t.Fatalf("Balance = %+v, %v; want 300, period 300", b, err)
 		}
-		if bal, err := walletsql.NewLoader(db).LoadBalance(ctx, acct); err != nil || bal != 0 {
+		if bal, _, err := walletsql.NewLoader(db).LoadBalance(ctx, acct); err != nil || bal != 0 {
 			t.Fatalf("LoadBalance = %d, %v; want 0 (the grant is not live yet)", bal, err)
 		}
 		if ok, err := w.Credit(ctx, g); ok || err != nil {

@@ -68,8 +68,21 @@ func wantBalance(t *testing.T, h Harness, acct resayil.AccountID, want wallet.Ba
 	if err != nil {
 		t.Fatalf("Balance: %v", err)
 	}
+	// Period has its own subtest (testPeriodIsBalanceAfterLastGrant).
+	got.Period = want.Period
 	if got != want {
 		t.Fatalf("Balance = %+v, want %+v", got, want)
+	}
+}
+
+func wantPeriod(t *testing.T, h Harness, acct resayil.AccountID, want resayil.Credits) {
+	t.Helper()
+	got, err := h.Wallet.Balance(context.Background(), acct)
+	if err != nil {
+		t.Fatalf("Balance: %v", err)
+	}
+	if got.Period != want {
+		t.Fatalf("Balance = %+v, want Period %d", got, want)
 	}
 }
 

@@ -63,6 +63,7 @@ func RunConformance(t *testing.T, newWallet func(t *testing.T) Harness) {
 		{"RenewKeepsHoldAlive", testRenewKeepsHoldAlive},
 		{"CreditOnceByReference_Concurrent", testCreditOnceConcurrent},
 		{"BalanceEqualsGrantsMinusDebits", testBalanceEqualsGrantsMinusDebits},
+		{"PeriodIsBalanceAfterLastGrant", testPeriodIsBalanceAfterLastGrant},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newWallet(t)) })
@@ -225,6 +226,33 @@ func testBalanceEqualsGrantsMinusDebits(t *testing.T, h Harness) {
 	if n := h.UsageCount(t, acct); n != 17 {
 		t.Fatalf("usage records = %d, want 17", n)
 	}
+}
+
+// testPeriodIsBalanceAfterLastGrant: Balance.Period is the total right
+// after the most recent grant; holds, debits and a replayed grant leave it
+// alone (docs/adr/0012-credits-of-this-period.md).
+func testPeriodIsBalanceAfterLastGrant(t *testing.T, h Harness) {
+	_, acct, ids := setup(t, h, 0)
+	wantPeriod(t, h, acct, 0)
+	first := "payment:" + ids("first")
+	grant(t, h, acct, first, 1000)
+	wantPeriod(t, h, acct, 1000)
+	reserve(t, h, wallet.Hold{RequestID: ids("a"), Account: acct, Amount: 300})
+	settle(t, h, settlement(ids("a"), acct, 200))
+	reserve(t, h, wallet.Hold{RequestID: ids("b"), Account: acct, Amount: 100})
+	wantBalance(t, h, acct, wallet.Balance{Total: 800, Held: 100, Available: 700})
+	wantPeriod(t, h, acct, 1000)
+	// A second grant: the period starts again at the balance after it,
+	// which counts what was left (800) and not what is held.
+	grant(t, h, acct, "subscription:"+ids("second"), 500)
+	wantPeriod(t, h, acct, 1300)
+	// The first grant again applies nothing and changes nothing.
+	if applied, err := h.Wallet.Credit(context.Background(), wallet.Grant{Reference: first, Account: acct, Amount: 1000}); err != nil || applied {
+		t.Fatalf("Credit(%s) again = %v, %v; want false, nil", first, applied, err)
+	}
+	settle(t, h, settlement(ids("b"), acct, 100))
+	wantBalance(t, h, acct, wallet.Balance{Total: 1200, Held: 0, Available: 1200})
+	wantPeriod(t, h, acct, 1300)
 }
 
 // setup returns a context, a new account funded with amount (unless zero)

@@ -103,6 +103,16 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := a.ReloadCatalog(); err != nil {
+				log.Error("model catalog reload failed; keeping the current one", "err", err)
+			}
+		}
+	}()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("portal-api ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 	})

@@ -28,7 +28,8 @@ type Credentials struct {
 
 // Grant is what a successful login or refresh hands out: an access token,
 // the refresh token for the cookie (the only copy: only its hash is
-// stored), and the session whose lifetime the cookie follows.
+// stored; empty when a refresh within RefreshGrace did not rotate), and the
+// session whose lifetime the cookie follows.
 type Grant struct {
 	Access  AccessToken
 	Refresh string
@@ -118,16 +119,20 @@ func (s *Service) startSession(ctx context.Context, u User, c Credentials) (Gran
 	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 		return Grant{}, fmt.Errorf("create session: %w", err)
 	}
-	access, err := s.tokens.issue(u, sess.ID)
-	if err != nil {
-		return Grant{}, fmt.Errorf("sign access token: %w", err)
-	}
-	return Grant{Access: access, Refresh: token, Session: sess, User: u, At: now}, nil
+	return s.renew(u, sess, token, now)
 }
 
 // Refresh exchanges a refresh token for a new access token and a new
 // refresh token. A token that was already exchanged means two parties hold
 // it (a thief and the user): the whole session ends, and both must log in.
+//
+// Except within RefreshGrace of its rotation: every browser tab renews
+// through the same refresh cookie, so two tabs (or a reload) may present
+// one token at once, and the slower one finds it just rotated. It then gets
+// a new access token for the same session, without a new refresh token
+// (Grant.Refresh is empty: the browser already holds the one the faster
+// tab received) and without counting as reuse. After the window a rotated
+// token presented again still ends the session.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	if refreshToken == "" {
 		return Grant{}, ErrNoRefreshToken
@@ -144,22 +149,39 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 		return Grant{}, ErrNoRefreshToken
 	}
 	if old.RotatedAt != nil {
+		if inGrace(*old.RotatedAt, now) {
+			return s.renew(u, sess, "", now)
+		}
 		return Grant{}, s.reused(ctx, sess, now)
 	}
 	token, hash := newRefreshToken()
 	next := RefreshToken{SessionID: sess.ID, Hash: hash, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
 	if err := s.store.RotateRefreshToken(ctx, old.ID, next, now); err != nil {
 		if errors.Is(err, ErrRefreshReused) {
-			return Grant{}, s.reused(ctx, sess, now)
+			// Rotated by a concurrent refresh since it was read above, so
+			// just now: within the grace window.
+			return s.renew(u, sess, "", now)
 		}
 		return Grant{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
+	sess.LastSeenAt = now
+	return s.renew(u, sess, token, now)
+}
+
+// inGrace reports whether a token rotated at rotatedAt, presented at now,
+// is within RefreshGrace of its rotation.
+func inGrace(rotatedAt, now time.Time) bool {
+	return now.Sub(rotatedAt) < RefreshGrace
+}
+
+// renew signs an access token for the session; refresh is the new refresh
+// token, or empty when the token was not rotated (the grace window).
+func (s *Service) renew(u User, sess Session, refresh string, now time.Time) (Grant, error) {
 	access, err := s.tokens.issue(u, sess.ID)
 	if err != nil {
 		return Grant{}, fmt.Errorf("sign access token: %w", err)
 	}
-	sess.LastSeenAt = now
-	return Grant{Access: access, Refresh: token, Session: sess, User: u, At: now}, nil
+	return Grant{Access: access, Refresh: refresh, Session: sess, User: u, At: now}, nil
 }
 
 func (s *Service) reused(ctx context.Context, sess Session, now time.Time) error {

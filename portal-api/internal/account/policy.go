@@ -3,6 +3,7 @@ package account
 import (
 	"bufio"
 	_ "embed"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -115,5 +116,8 @@ func NameProblem(name string) string {
 	return TextProblem(name)
 }
 
+// Locales are the supported languages, the default first.
+var Locales = []resayil.Locale{resayil.LocaleEN, resayil.LocaleAR}
+
 // ValidLocale reports whether l is a supported locale.
-func ValidLocale(l resayil.Locale) bool { return l == resayil.LocaleEN || l == resayil.LocaleAR }
+func ValidLocale(l resayil.Locale) bool { return slices.Contains(Locales, l) }

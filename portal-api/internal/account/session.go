@@ -22,6 +22,11 @@ const (
 	// BrowserSessionTTL caps a session without remember-me, whose cookie
 	// ends with the browser but whose browser may never end.
 	BrowserSessionTTL = 12 * time.Hour
+	// RefreshGrace is how long a refresh token just rotated may be
+	// presented again without counting as reuse: browser tabs (and
+	// reloads) renew through the one refresh cookie, so two may present
+	// it at once, and the slower must not end the session.
+	RefreshGrace = 30 * time.Second
 	// MaxAccessTTL is the longest an access token may live.
 	MaxAccessTTL = 15 * time.Minute
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
@@ -45,6 +46,10 @@ type Deps struct {
 	// HSTS adds Strict-Transport-Security to every answer (the public URL
 	// is https).
 	HSTS bool
+	// Catalog is the gateway's model catalog, for GET /api/v1/models.
+	Catalog *catalog.File
+	// GatewayURL is the gateway's public base URL, for GET /api/v1/config.
+	GatewayURL string
 }
 
 // New builds the portal's Fiber app with every route.
@@ -81,6 +86,8 @@ func New(d Deps) *fiber.App {
 		secure:   d.SecureCookies,
 		ips:      ipResolver{trusted: d.TrustedProxies},
 		returns:  returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
+		catalog:  d.Catalog,
+		gateway:  d.GatewayURL,
 	}
 	mount(app, h)
 	return app
@@ -96,4 +103,6 @@ type handlers struct {
 	secure   bool
 	ips      ipResolver
 	returns  returnThrottle
+	catalog  *catalog.File
+	gateway  string
 }

@@ -86,9 +86,13 @@ func (h *handlers) refresh(c *fiber.Ctx) error {
 }
 
 // grant answers a login or refresh: the access token in the body, the
-// refresh token in its cookie (securityHeaders makes it no-store).
+// refresh token in its cookie (securityHeaders makes it no-store). A
+// refresh within the grace window rotated nothing: the cookie the browser
+// holds (set by the tab that rotated) is left as it is.
 func (h *handlers) grant(c *fiber.Ctx, g account.Grant) error {
-	h.setRefreshCookie(c, g)
+	if g.Refresh != "" {
+		h.setRefreshCookie(c, g)
+	}
 	return c.JSON(toTokenResponse(g))
 }
 

@@ -81,12 +81,16 @@ type billingDTO struct {
 	BalanceCredits   int64   `json:"balance_credits"`
 	HeldCredits      int64   `json:"held_credits"`
 	AvailableCredits int64   `json:"available_credits"`
+	// PeriodCredits is the balance right after the most recent grant: the
+	// M of "N of M credits left" (docs/adr/0012-credits-of-this-period.md).
+	PeriodCredits int64 `json:"period_credits"`
 }
 
 func toBillingDTO(o billing.Overview) billingDTO {
 	d := billingDTO{
 		Status: o.State, EffectivePlan: toPlanDTO(o.Effective),
 		BalanceCredits: int64(o.Balance.Total), HeldCredits: int64(o.Balance.Held), AvailableCredits: int64(o.Balance.Available),
+		PeriodCredits: int64(o.Balance.Period),
 	}
 	if s := o.Subscription; s != nil {
 		p := toPlanDTO(s.Plan)

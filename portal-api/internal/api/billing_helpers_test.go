@@ -229,6 +229,7 @@ type billingView struct {
 	} `json:"effective_plan"`
 	BalanceCredits   int64 `json:"balance_credits"`
 	AvailableCredits int64 `json:"available_credits"`
+	PeriodCredits    int64 `json:"period_credits"`
 }
 
 func billingOf(t *testing.T, c *apitest.Client) billingView {

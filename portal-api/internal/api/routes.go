@@ -31,6 +31,9 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/api-keys", true, (*handlers).listKeys},
 	{fiber.MethodDelete, "/api/v1/api-keys/:id", true, (*handlers).revokeKey},
 
+	{fiber.MethodGet, "/api/v1/config", false, (*handlers).getConfig},
+	{fiber.MethodGet, "/api/v1/models", false, (*handlers).listModels},
+
 	{fiber.MethodGet, "/api/v1/plans", false, (*handlers).listPlans},
 	{fiber.MethodGet, "/api/v1/topup-packs", false, (*handlers).listPacks},
 	{fiber.MethodGet, "/api/v1/billing", true, (*handlers).getBilling},

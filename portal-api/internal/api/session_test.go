@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apitest"
 )
 
@@ -34,11 +35,65 @@ func TestRefresh(t *testing.T) {
 			// The new refresh token works once more.
 			c.Do(t, refresh()).Want(t, http.StatusOK)
 		})
-		t.Run("reuseRevokesTheFamily", func(t *testing.T) {
+		t.Run("noOrUnknownCookie401", func(t *testing.T) {
 			t.Parallel()
+			h.NewClient().Do(t, refresh()).Want(t, http.StatusUnauthorized)
+			h.NewClient().Do(t, apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh",
+				Cookies: []*http.Cookie{{Name: apitest.RefreshCookie, Value: "made-up"}}}).Want(t, http.StatusUnauthorized)
+		})
+	})
+}
+
+// TestRefreshGrace: every browser tab renews through the one refresh
+// cookie, so a token just rotated may come back from a second tab. Within
+// account.RefreshGrace of its rotation it gets a new access token for the
+// same session, rotating nothing and revoking nothing; from the end of the
+// window on it is reuse and ends the session. Each subtest has a
+// portal-api (and a clock) of its own.
+func TestRefreshGrace(t *testing.T) {
+	eachBackendFresh(t, func(t *testing.T, newHarness func(t *testing.T, opts ...apitest.Options) *apitest.Harness) {
+		t.Run("withinTheWindowRenewsWithoutRotating", func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			c, u := h.SignUp(t, "tabs")
+			first := *c.Refresh
+			c.Do(t, refresh()).Want(t, http.StatusOK)
+			rotated := c.Refresh.Value
+			h.Clock.Advance(account.RefreshGrace - time.Second)
+			// The second tab, with the cookie as it was before the first
+			// tab's refresh.
+			tab := h.NewClient()
+			res := tab.Do(t, apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh", Cookies: []*http.Cookie{{Name: first.Name, Value: first.Value}}}).
+				Want(t, http.StatusOK)
+			var got apitest.TokenResponse
+			res.JSON(t, &got)
+			if got.User.ID != u.ID || got.AccessToken == "" {
+				t.Fatalf("refresh within the grace window: %+v", got)
+			}
+			if ck := res.Cookie(apitest.RefreshCookie); ck != nil {
+				t.Errorf("a refresh within the grace window must not set the cookie: %v", ck)
+			}
+			tab.Token = got.AccessToken
+			tab.Do(t, get("/api/v1/me")).Want(t, http.StatusOK)
+			// Nothing was revoked, and the rotated token is still the current one.
+			c.Do(t, get("/api/v1/me")).Want(t, http.StatusOK)
+			var live int64
+			h.DB.Gorm.Raw("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = ? AND s.revoked_at IS NULL", c.Email).Scan(&live)
+			if live != 1 {
+				t.Errorf("%d live sessions, want 1", live)
+			}
+			if c.Refresh.Value != rotated {
+				t.Fatalf("the cookie changed")
+			}
+			c.Do(t, refresh()).Want(t, http.StatusOK)
+		})
+		t.Run("atTheEndOfTheWindowReuseRevokesTheFamily", func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
 			c, _ := h.SignUp(t, "reuse")
 			stolen := *c.Refresh
 			c.Do(t, refresh()).Want(t, http.StatusOK)
+			h.Clock.Advance(account.RefreshGrace)
 			var latest apitest.TokenResponse
 			c.Do(t, refresh()).Want(t, http.StatusOK).JSON(t, &latest)
 			c.Token = latest.AccessToken
@@ -61,33 +116,44 @@ func TestRefresh(t *testing.T) {
 				t.Errorf("revoke_reason %q", reason)
 			}
 		})
-		t.Run("concurrentReuseAdmitsOne", func(t *testing.T) {
+		t.Run("concurrentRefreshesRotateOnce", func(t *testing.T) {
 			t.Parallel()
+			h := newHarness(t)
 			c, _ := h.SignUp(t, "race")
 			ck := []*http.Cookie{{Name: c.Refresh.Name, Value: c.Refresh.Value}}
-			codes := make(chan int, 4)
+			type answer struct {
+				status  int
+				rotated bool
+			}
+			answers := make(chan answer, 4)
 			var errs goErrs
 			for range 4 {
 				go func() {
-					codes <- errs.status(h.Try(apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh", Cookies: ck}))
+					res, err := h.Try(apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh", Cookies: ck})
+					if err != nil {
+						errs.add(err)
+						answers <- answer{}
+						return
+					}
+					nc := res.Cookie(apitest.RefreshCookie)
+					answers <- answer{status: res.Status, rotated: nc != nil && nc.Value != ""}
 				}()
 			}
-			ok := 0
+			ok, rotated := 0, 0
 			for range 4 {
-				if <-codes == http.StatusOK {
+				a := <-answers
+				if a.status == http.StatusOK {
 					ok++
+				}
+				if a.rotated {
+					rotated++
 				}
 			}
 			errs.report(t)
-			if ok > 1 {
-				t.Errorf("%d concurrent refreshes with one token succeeded", ok)
+			if ok != 4 || rotated != 1 {
+				t.Errorf("%d of 4 concurrent refreshes succeeded and %d rotated; want 4 and 1", ok, rotated)
 			}
-		})
-		t.Run("noOrUnknownCookie401", func(t *testing.T) {
-			t.Parallel()
-			h.NewClient().Do(t, refresh()).Want(t, http.StatusUnauthorized)
-			h.NewClient().Do(t, apitest.Request{Method: "POST", Path: "/api/v1/auth/refresh",
-				Cookies: []*http.Cookie{{Name: apitest.RefreshCookie, Value: "made-up"}}}).Want(t, http.StatusUnauthorized)
+			c.Do(t, get("/api/v1/me")).Want(t, http.StatusOK)
 		})
 	})
 }

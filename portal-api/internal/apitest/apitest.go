@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +81,14 @@ type Harness struct {
 	DB *database.DB
 }
 
+// ModelsFile is the catalog shipped in config/models.yaml, the gateway's
+// default (a relative RESAYIL_MODELS_FILE would be read from the test's
+// folder).
+func ModelsFile() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "config", "models.yaml")
+}
+
 // New builds portal-api on db, a fresh migrated database whose DSN is dsn
 // (testenv.Open gives both; this package does not import testenv, which
 // only _test files may), in development mode with bcrypt cost 4, trusting
@@ -97,6 +107,7 @@ func New(t testing.TB, db *database.DB, dsn string, opts ...Options) *Harness {
 		"RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_BCRYPT_COST=4",
 		"RESAYIL_JWT_SECRET=" + JWTSecret, "RESAYIL_TRUSTED_PROXIES=0.0.0.0",
 		"RESAYIL_REGISTER_LIMIT=100000", "RESAYIL_HASH_CONCURRENCY=64", "RESAYIL_HASH_WAIT=1m",
+		"RESAYIL_MODELS_FILE=" + ModelsFile(),
 	}, o.Env...)
 	var cfg app.Config
 	if err := config.Load(&cfg, env); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
@@ -49,6 +50,9 @@ type App struct {
 	Jobs    *jobs.Scheduler
 	// live is the Redis wallet; nil in embedded mode.
 	live *walletredis.Wallet
+	// Catalog is the gateway's model catalog file (RESAYIL_MODELS_FILE),
+	// re-read when it changes and on ReloadCatalog.
+	Catalog *catalog.File
 }
 
 // Options replace parts of the program that tests need to control. The
@@ -156,6 +160,10 @@ func (a *App) build(opts Options) error {
 	if err := a.buildBilling(opts.Now); err != nil {
 		return err
 	}
+	a.Catalog, err = catalog.OpenFile(a.cfg.ModelsFile, a.cfg.Restricted(), CatalogCheckInterval, opts.Now)
+	if err != nil {
+		return err
+	}
 	a.HTTP = api.New(api.Deps{
 		Logger:         a.log,
 		Checks:         a.checks(),
@@ -169,7 +177,19 @@ func (a *App) build(opts Options) error {
 		HSTS:           a.cfg.HTTPS(),
 		ReturnLimiter:  opts.Limiter,
 		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
+		Catalog:        a.Catalog,
+		GatewayURL:     a.cfg.GatewayPublicURL,
 	})
+	return nil
+}
+
+// ReloadCatalog re-reads the model catalog now (SIGHUP). A bad file keeps
+// the current catalog.
+func (a *App) ReloadCatalog() error {
+	if err := a.Catalog.Reload(); err != nil {
+		return err
+	}
+	a.log.Info("model catalog reloaded", "models", len(a.Catalog.Get().Models()))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
@@ -65,7 +66,22 @@ type Config struct {
 	// MaxPendingCheckouts is how many checkouts (MyFatoorah invoices) an
 	// account may have waiting for payment at once.
 	MaxPendingCheckouts int `env:"MAX_PENDING_CHECKOUTS" envDefault:"5"`
+	// ModelsFile and RestrictedModels are the gateway's: the same
+	// variables with the same defaults (pkg/deploy checks), so that
+	// GET /api/v1/models lists the catalog the gateway serves.
+	ModelsFile       string `env:"MODELS_FILE" envDefault:"config/models.yaml"`
+	RestrictedModels string `env:"RESTRICTED_MODELS" envDefault:"glm-4.7-flash,bge-m3,nomic-embed-text"`
+	// GatewayPublicURL is the gateway's public base URL, shown in the web
+	// app's code examples (GET /api/v1/config).
+	GatewayPublicURL string `env:"GATEWAY_PUBLIC_URL" envDefault:"http://localhost:8080/v1"`
 }
+
+// CatalogCheckInterval is how often, at most, portal-api looks whether the
+// model catalog file changed.
+const CatalogCheckInterval = 5 * time.Second
+
+// Restricted returns RestrictedModels as a list.
+func (c *Config) Restricted() []string { return catalog.SplitList(c.RestrictedModels) }
 
 // ReturnLimitWindow is the window of MyFatoorahReturnLimit: the limit is a
 // burst that refills evenly over it.
@@ -107,6 +123,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MyFatoorahReturnLimit < 1 || c.MyFatoorahReturnLimit > 10000 {
 		return config.Invalid("MYFATOORAH_RETURN_LIMIT", "must be a whole number from 1 to 10000, got %d", c.MyFatoorahReturnLimit)
+	}
+	if strings.TrimSpace(c.ModelsFile) == "" {
+		return config.Invalid("MODELS_FILE", "must name the model catalog file")
+	}
+	if u, err := url.Parse(c.GatewayPublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return config.Invalid("GATEWAY_PUBLIC_URL", "must be an absolute http(s) URL such as https://api.example.com/v1, got %q", c.GatewayPublicURL)
 	}
 	if c.MaxPendingCheckouts < 1 || c.MaxPendingCheckouts > 100 {
 		return config.Invalid("MAX_PENDING_CHECKOUTS", "must be a whole number from 1 to 100, got %d", c.MaxPendingCheckouts)

@@ -12,6 +12,7 @@ import (
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/testenv"
+	"github.com/resayil/portal/portal-api/internal/apitest"
 	"github.com/resayil/portal/portal-api/internal/app"
 )
 
@@ -19,7 +20,7 @@ func newTestApp(t *testing.T, dsn string, extra ...string) *app.App {
 	t.Helper()
 	var cfg app.Config
 	env := append([]string{"RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_BCRYPT_COST=4",
-		"RESAYIL_JWT_SECRET=test-secret-test-secret-test-secret"}, extra...)
+		"RESAYIL_JWT_SECRET=test-secret-test-secret-test-secret", "RESAYIL_MODELS_FILE=" + apitest.ModelsFile()}, extra...)
 	if err := config.Load(&cfg, env); err != nil {
 		t.Fatal(err)
 	}

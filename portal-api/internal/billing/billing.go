@@ -108,6 +108,15 @@ type Plan struct {
 	SortOrder          int
 }
 
+// Access is the plan as the gateway's model rules read it
+// (catalog.Allowed).
+func (p Plan) Access() resayil.Plan {
+	return resayil.Plan{
+		Code: p.Code, Name: p.Name, RateLimitPerMinute: p.RateLimitPerMinute, Classes: p.ModelClasses,
+		CloudAllowed: p.CloudAllowed, EnterpriseModels: p.EnterpriseModels, QueuePriority: p.QueuePriority, SortOrder: p.SortOrder,
+	}
+}
+
 // Duration is how long one purchase of the plan runs.
 func (p Plan) Duration() time.Duration { return time.Duration(p.DurationDays) * 24 * time.Hour }
 
