@@ -83,9 +83,8 @@ func (s *Service) Summary(ctx context.Context, account resayil.AccountID, q Summ
 		if !ok {
 			continue // outside the range: the store's bounds are the buckets'
 		}
-		t := r.totals()
-		out.Buckets[i].Add(t)
-		out.Totals.Add(t)
+		out.Buckets[i].Add(r.Totals)
+		out.Totals.Add(r.Totals)
 	}
 	return out, nil
 }

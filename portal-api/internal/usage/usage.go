@@ -83,25 +83,10 @@ func (t *Totals) Add(o Totals) {
 	t.Errors += o.Errors
 }
 
-// HourRow is one UTC hour of one backend, summed over models and keys.
+// HourRow is one UTC hour, summed over models, backends and keys.
 type HourRow struct {
-	Hour             time.Time
-	Backend          string
-	Requests         int64
-	PromptTokens     int64
-	CompletionTokens int64
-	Credits          resayil.Credits
-	Errors           int64
-}
-
-func (r HourRow) totals() Totals {
-	t := Totals{Requests: r.Requests, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, Credits: r.Credits, Errors: r.Errors}
-	if r.Backend == BackendCloud {
-		t.CloudRequests, t.CloudCredits = r.Requests, r.Credits
-	} else {
-		t.LocalRequests, t.LocalCredits = r.Requests, r.Credits
-	}
-	return t
+	Hour time.Time
+	Totals
 }
 
 // Bucket is one hour or day of a summary.
