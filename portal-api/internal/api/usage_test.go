@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -286,8 +287,50 @@ func TestUsageRequests_PagingStable(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("pages while records arrive (-want +got):\n%s", diff)
 		}
-		if all := allReceipts(t, c, nil, 100, nil); len(all) != 23+n || !strings.HasPrefix(all[0].BillingID, "new-") {
+		all := allReceipts(t, c, nil, 100, nil)
+		if len(all) != 23+n || !strings.HasPrefix(all[0].BillingID, "new-") {
 			t.Errorf("after paging: %d receipts, first %s", len(all), all[0].BillingID)
+		}
+
+		// Again with the records arriving from another goroutine, as the
+		// gateway writes them, while the pages are read.
+		want = billingIDs(all)
+		var errs goErrs
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := apitest.InsertUsage(context.Background(), h.DB, apitest.UsageRecord{
+					RequestID: fmt.Sprintf("live-%d", i), AccountID: u.AccountID, CreatedAt: h.Clock.Now().Add(time.Duration(i+1) * time.Microsecond),
+				})
+				if !errs.add(err) {
+					return
+				}
+			}
+		}()
+		got = billingIDs(allReceipts(t, c, nil, 7, nil))
+		close(stop)
+		<-done
+		errs.report(t)
+		// Records written before the first page was read lead it, newest
+		// first; after them come exactly the older ones, each once.
+		live := 0
+		for live < len(got) && strings.HasPrefix(got[live], "live-") {
+			live++
+		}
+		for i := range live {
+			if got[i] != fmt.Sprintf("live-%d", live-1-i) {
+				t.Errorf("the newest receipts: %v", got[:live])
+				break
+			}
+		}
+		if diff := cmp.Diff(want, got[live:]); diff != "" {
+			t.Errorf("pages while another goroutine records (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -321,6 +364,9 @@ func TestUsage_Scoping(t *testing.T) {
 		if bytes.Contains(res.Body, []byte("bob")) {
 			t.Errorf("alice's export shows bob's: %s", res.Body)
 		}
+
+		// Bob's key is not Alice's to revoke: 404, as a missing one.
+		alice.Do(t, revokeKey(bobKey.ID)).Want(t, http.StatusNotFound)
 
 		other := fmt.Sprint(b.AccountID)
 		for _, op := range scopedOperations(t) {
