@@ -52,10 +52,6 @@ const (
 	BackendCloud = "cloud"
 )
 
-// StatusOK is the status of a request that ended normally; every other
-// status counts as an error.
-const StatusOK = "ok"
-
 // Totals is what a set of requests used. Local and Cloud split Requests
 // and Credits by backend; Errors counts requests whose status is not ok.
 type Totals struct {
