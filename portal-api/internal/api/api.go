@@ -18,6 +18,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
 	"github.com/resayil/portal/portal-api/internal/ledger"
+	"github.com/resayil/portal/portal-api/internal/usage"
 )
 
 // Deps is what the HTTP layer needs; internal/app builds it.
@@ -32,6 +33,8 @@ type Deps struct {
 	// webhook; Ledger the admin's credit adjustments.
 	Billing *billing.Service
 	Ledger  *ledger.Service
+	// Usage serves the usage routes.
+	Usage *usage.Service
 	// SecureCookies marks the refresh cookie Secure (everywhere but
 	// development, which runs on plain http://localhost).
 	SecureCookies bool
@@ -82,6 +85,7 @@ func New(d Deps) *fiber.App {
 		keys:     d.Keys,
 		billing:  d.Billing,
 		ledger:   d.Ledger,
+		usage:    d.Usage,
 		log:      log,
 		secure:   d.SecureCookies,
 		ips:      ipResolver{trusted: d.TrustedProxies},
@@ -99,6 +103,7 @@ type handlers struct {
 	keys     *apikey.Service
 	billing  *billing.Service
 	ledger   *ledger.Service
+	usage    *usage.Service
 	log      *slog.Logger
 	secure   bool
 	ips      ipResolver

@@ -9,20 +9,22 @@ import (
 	"github.com/resayil/portal/portal-api/internal/apikey"
 )
 
-func (h *handlers) createKey(c *fiber.Ctx) error {
+func (h *handlers) createKey(c *fiber.Ctx, account resayil.AccountID) error {
 	var req createKeyRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	u := caller(c).User
-	k, err := h.keys.Create(c.UserContext(), apikey.Owner{UserID: u.ID, AccountID: u.AccountID}, req.Name)
+	k, err := h.keys.Create(c.UserContext(), apikey.Owner{UserID: u.ID, AccountID: account}, req.Name)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(toCreatedKeyDTO(k))
 }
 
-func (h *handlers) listKeys(c *fiber.Ctx) error {
+// listKeys lists the caller's keys; with only the personal account in
+// scope, they are the account's.
+func (h *handlers) listKeys(c *fiber.Ctx, _ resayil.AccountID) error {
 	keys, err := h.keys.List(c.UserContext(), caller(c).User.ID)
 	if err != nil {
 		return err
@@ -30,7 +32,7 @@ func (h *handlers) listKeys(c *fiber.Ctx) error {
 	return c.JSON(toKeyListResponse(keys))
 }
 
-func (h *handlers) revokeKey(c *fiber.Ctx) error {
+func (h *handlers) revokeKey(c *fiber.Ctx, _ resayil.AccountID) error {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return apikey.ErrNotFound

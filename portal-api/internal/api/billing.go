@@ -37,8 +37,8 @@ func (h *handlers) listPacks(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (h *handlers) getBilling(c *fiber.Ctx) error {
-	o, err := h.billing.Overview(c.UserContext(), caller(c).User.AccountID)
+func (h *handlers) getBilling(c *fiber.Ctx, account resayil.AccountID) error {
+	o, err := h.billing.Overview(c.UserContext(), account)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (h *handlers) getBilling(c *fiber.Ctx) error {
 // defaultPageSize is the page of payments without ?limit.
 const defaultPageSize = 20
 
-func (h *handlers) listPayments(c *fiber.Ctx) error {
+func (h *handlers) listPayments(c *fiber.Ctx, account resayil.AccountID) error {
 	limit := defaultPageSize
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -65,7 +65,7 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 		}
 		before = n
 	}
-	page, err := h.billing.Payments(c.UserContext(), caller(c).User.AccountID, billing.PaymentID(before), limit)
+	page, err := h.billing.Payments(c.UserContext(), account, billing.PaymentID(before), limit)
 	if err != nil {
 		return err
 	}
@@ -82,25 +82,25 @@ func (h *handlers) listPayments(c *fiber.Ctx) error {
 
 var errPaymentNotFound = resayil.Errorf(resayil.ENOTFOUND, "The payment does not exist.")
 
-func (h *handlers) getPayment(c *fiber.Ctx) error {
+func (h *handlers) getPayment(c *fiber.Ctx, account resayil.AccountID) error {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return errPaymentNotFound
 	}
-	p, err := h.billing.Payment(c.UserContext(), caller(c).User.AccountID, billing.PaymentID(id))
+	p, err := h.billing.Payment(c.UserContext(), account, billing.PaymentID(id))
 	if err != nil {
 		return err
 	}
 	return c.JSON(toPaymentDTO(p))
 }
 
-func (h *handlers) checkout(c *fiber.Ctx) error {
+func (h *handlers) checkout(c *fiber.Ctx, account resayil.AccountID) error {
 	var req checkoutRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	u := caller(c).User
-	out, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: u.AccountID, Name: u.Name, Locale: u.Locale}, req.toDomain())
+	out, err := h.billing.Checkout(c.UserContext(), billing.Buyer{User: u.ID, Account: account, Name: u.Name, Locale: u.Locale}, req.toDomain())
 	if err != nil {
 		return err
 	}

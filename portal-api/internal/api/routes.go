@@ -13,7 +13,9 @@ type route struct {
 
 // routes is the portal's one route table (besides /healthz and /readyz,
 // which httpserver mounts). openapi.yaml describes exactly these; a test
-// fails when the two differ.
+// fails when the two differ. Routes that act for an account (API keys,
+// billing, usage) are wrapped in scoped, which checks ?account_id once for
+// all of them.
 var routes = []route{
 	{fiber.MethodGet, "/api/v1/openapi.yaml", false, (*handlers).openAPI},
 
@@ -27,23 +29,29 @@ var routes = []route{
 	{fiber.MethodPatch, "/api/v1/me", true, (*handlers).updateMe},
 	{fiber.MethodPost, "/api/v1/me/password", true, (*handlers).changePassword},
 
-	{fiber.MethodPost, "/api/v1/api-keys", true, (*handlers).createKey},
-	{fiber.MethodGet, "/api/v1/api-keys", true, (*handlers).listKeys},
-	{fiber.MethodDelete, "/api/v1/api-keys/:id", true, (*handlers).revokeKey},
+	{fiber.MethodPost, "/api/v1/api-keys", true, scoped((*handlers).createKey)},
+	{fiber.MethodGet, "/api/v1/api-keys", true, scoped((*handlers).listKeys)},
+	{fiber.MethodDelete, "/api/v1/api-keys/:id", true, scoped((*handlers).revokeKey)},
 
 	{fiber.MethodGet, "/api/v1/config", false, (*handlers).getConfig},
 	{fiber.MethodGet, "/api/v1/models", false, (*handlers).listModels},
 
 	{fiber.MethodGet, "/api/v1/plans", false, (*handlers).listPlans},
 	{fiber.MethodGet, "/api/v1/topup-packs", false, (*handlers).listPacks},
-	{fiber.MethodGet, "/api/v1/billing", true, (*handlers).getBilling},
-	{fiber.MethodGet, "/api/v1/billing/payments", true, (*handlers).listPayments},
-	{fiber.MethodGet, "/api/v1/billing/payments/:id", true, (*handlers).getPayment},
-	{fiber.MethodPost, "/api/v1/billing/checkout", true, (*handlers).checkout},
+	{fiber.MethodGet, "/api/v1/billing", true, scoped((*handlers).getBilling)},
+	{fiber.MethodGet, "/api/v1/billing/payments", true, scoped((*handlers).listPayments)},
+	{fiber.MethodGet, "/api/v1/billing/payments/:id", true, scoped((*handlers).getPayment)},
+	{fiber.MethodPost, "/api/v1/billing/checkout", true, scoped((*handlers).checkout)},
 	// MyFatoorah's side: the browser's return and the signed webhook.
 	// Neither is trusted; both only say whom to ask (GetPaymentStatus).
 	{fiber.MethodGet, "/api/v1/billing/myfatoorah/return", false, (*handlers).myfatoorahReturn},
 	{fiber.MethodPost, "/api/v1/webhooks/myfatoorah", false, (*handlers).myfatoorahWebhook},
+
+	// Usage: totals, per model, receipts and their CSV export.
+	{fiber.MethodGet, "/api/v1/usage/summary", true, scoped((*handlers).usageSummary)},
+	{fiber.MethodGet, "/api/v1/usage/models", true, scoped((*handlers).usageModels)},
+	{fiber.MethodGet, "/api/v1/usage/requests", true, scoped((*handlers).usageRequests)},
+	{fiber.MethodGet, "/api/v1/usage/requests.csv", true, scoped((*handlers).usageExport)},
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
 }

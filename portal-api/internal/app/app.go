@@ -30,6 +30,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/store"
+	"github.com/resayil/portal/portal-api/internal/usage"
 )
 
 // App is the assembled portal-api.
@@ -172,6 +173,7 @@ func (a *App) build(opts Options) error {
 		Keys:           a.Keys,
 		Billing:        a.Billing,
 		Ledger:         a.Ledger,
+		Usage:          usage.New(a.Store, opts.Now),
 		SecureCookies:  a.cfg.SecureCookies(),
 		TrustedProxies: proxies,
 		HSTS:           a.cfg.HTTPS(),
