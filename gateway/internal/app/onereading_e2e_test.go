@@ -47,22 +47,32 @@ func eachModeWith(t *testing.T, credits resayil.Credits, env []string, test func
 // postBody sends a raw chat body and reads the whole answer.
 func postBody(t *testing.T, g *gatewaytest.Gateway, key, body string) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions", strings.NewReader(body))
+	a, err := tryBody(g, key, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return a
+}
+
+// tryBody is postBody for goroutines other than the test's: it returns
+// what went wrong instead of failing the test.
+func tryBody(g *gatewaytest.Gateway, key, body string) (answer, error) {
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		return answer{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b, done: time.Now()}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b, done: time.Now()}, nil
 }
 
 // errorOf decodes an OpenAI-shaped error answer.

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,6 +82,77 @@ func TestE2E_UsageRecordsTheHoldAndTheHourlyRollup(t *testing.T) {
 				if requests != int64(len(all)) || errs != 2 || len(models) != 2 {
 					t.Errorf("usage_hourly: %d requests, %d errors, models %v; want %d requests, 2 errors, two models: %+v",
 						requests, errs, models, len(all), rows)
+				}
+			})
+		}
+	}
+}
+
+// TestE2E_HourlyRollupEqualsRecordsUnderConcurrentLoad: concurrent requests
+// of several accounts and keys, two models, streaming or not, some failing
+// mid-stream, in both modes on both databases; once every record is
+// written, usage_hourly is exactly their sums.
+func TestE2E_HourlyRollupEqualsRecordsUnderConcurrentLoad(t *testing.T) {
+	for _, m := range modes {
+		for _, b := range testenv.Backends {
+			t.Run(m.name+"/"+string(b), func(t *testing.T) {
+				t.Parallel()
+				o := m.opts
+				o.Backend = b
+				g := gatewaytest.Start(t, o)
+				liftRateLimit(t, g)
+				const users, perUser = 4, 12
+				keys := make([]gatewaytest.User, users)
+				for i := range keys {
+					keys[i] = gatewaytest.NewUser(t, g.DB, "", time.Time{})
+					g.Fund(t, keys[i].Account, 10_000)
+				}
+				// Injected failures go to whichever requests come next: a
+				// stream ends mid-way (billed, status upstream_error), a
+				// non-streaming call gets a 502 (not billed, no record).
+				g.Ollama.FailMidStream(6, 2)
+				billed := make([]atomic.Int32, users)
+				errs := make(chan error, users*perUser)
+				var wg sync.WaitGroup
+				for i, u := range keys {
+					for j := range perUser {
+						wg.Go(func() {
+							model := []string{"llama3.2:3b", "qwen2.5:7b"}[(i+j)%2]
+							a, err := tryBody(g, u.Key, fmt.Sprintf(`{"model":%q,"max_tokens":64,"stream":%v,"messages":[{"role":"user","content":"hello fake world %d"}]}`, model, j%3 == 0, j))
+							switch {
+							case err != nil:
+								errs <- err
+							case a.status == 200:
+								billed[i].Add(1)
+							case a.status != 502:
+								errs <- fmt.Errorf("%s", a)
+							}
+						})
+					}
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
+				total := 0
+				for i, u := range keys {
+					want := int(billed[i].Load())
+					if n := g.WaitUsage(t, u.Account, want); n != want {
+						t.Fatalf("account %d: %d usage records, want %d", u.Account, n, want)
+					}
+					total += want
+				}
+				if total < users*perUser-6 {
+					t.Fatalf("only %d of %d requests billed", total, users*perUser)
+				}
+				rows := testenv.CheckHourly(t, g.DB.SQL)
+				var requests int64
+				for _, r := range rows {
+					requests += r.Requests
+				}
+				if requests != int64(total) {
+					t.Fatalf("usage_hourly counts %d requests, the records %d", requests, total)
 				}
 			})
 		}
