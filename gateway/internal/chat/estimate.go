@@ -24,27 +24,39 @@ const MediaPartBytes = 4096
 // and the key of its payload are the same word.
 var mediaKeys = [][]byte{[]byte("image_url"), []byte("input_audio")}
 
-// messagesBytes is the prompt size of a valid messages array. Its walk is
-// bounded in depth (array, message, content, part), and every value below
-// that is counted in one linear pass, so a deeply nested body costs no more
-// than a flat one.
-func messagesBytes(raw []byte) int {
-	n := 0
-	elements(raw, func(el []byte) {
-		if el[0] != '{' {
-			n += textBytes(el)
-			return
-		}
-		members(el, func(m member) {
-			n += len(m.name)
-			if m.val[0] == '[' && bytes.EqualFold(m.name, []byte("content")) {
-				elements(m.val, func(p []byte) { n += partBytes(p) })
+// message is what one walk of a message object finds: its prompt size,
+// and its role and content as the upstream reads them (the last member
+// named like each, whatever its case).
+type message struct {
+	bytes         int
+	role, content []byte
+	// partsOK: every element of an array content is an object.
+	partsOK bool
+}
+
+// measureMessage walks a valid message object once. The walk is bounded in
+// depth (message, content, part), and every value below that is counted in
+// one linear pass, so a deeply nested body costs no more than a flat one.
+func measureMessage(el []byte) message {
+	var m message
+	members(el, func(f member) {
+		m.bytes += len(f.name)
+		switch {
+		case bytes.EqualFold(f.name, []byte("role")):
+			m.role = f.val
+		case bytes.EqualFold(f.name, []byte("content")):
+			m.content, m.partsOK = f.val, true
+			if f.val[0] == '[' {
+				elements(f.val, func(p []byte) {
+					m.partsOK = m.partsOK && p[0] == '{'
+					m.bytes += partBytes(p)
+				})
 				return
 			}
-			n += textBytes(m.val)
-		})
+		}
+		m.bytes += textBytes(f.val)
 	})
-	return n
+	return m
 }
 
 // partBytes is the prompt size of one content part: an image or audio

@@ -182,43 +182,31 @@ func (r *Request) readMessages(raw []byte) error {
 	if len(raw) == 0 || raw[0] != '[' {
 		return bad
 	}
-	count, ok := 0, true
-	elements(raw, func(el []byte) {
-		count++
-		ok = ok && el[0] == '{'
-	})
-	if count == 0 || !ok {
-		return bad
-	}
-	i := 0
+	// One walk checks and measures: a request's messages are most of its
+	// bytes, and each walk of them scans every byte.
+	count, objects := 0, true
 	var err error
 	elements(raw, func(el []byte) {
-		defer func() { i++ }()
-		if err != nil {
+		i := count
+		count++
+		if el[0] != '{' {
+			objects = false
 			return
 		}
-		var role, content []byte
-		members(el, func(m member) {
-			switch {
-			case bytes.EqualFold(m.name, []byte("role")):
-				role = m.val
-			case bytes.EqualFold(m.name, []byte("content")):
-				content = m.val
-			}
-		})
-		if !validRole(role) {
+		m := measureMessage(el)
+		r.PromptBytes += m.bytes
+		switch {
+		case err != nil:
+		case !validRole(m.role):
 			err = invalid(fmt.Sprintf("messages[%d].role", i), "Each message needs a 'role': one of system, developer, user, assistant, tool or function.")
-			return
-		}
-		if !validContent(content) {
+		case !validContent(m.content, m.partsOK):
 			err = invalid(fmt.Sprintf("messages[%d].content", i), "Message content must be a string, an array of content parts or null.")
 		}
 	})
-	if err != nil {
-		return err
+	if count == 0 || !objects {
+		return bad
 	}
-	r.PromptBytes += messagesBytes(raw)
-	return nil
+	return err
 }
 
 // validRole: a string naming one of roles.
@@ -234,17 +222,13 @@ func validRole(raw []byte) bool {
 }
 
 // validContent: absent, null, a string, or an array of part objects (of
-// any type: new part types must not need a gateway release).
-func validContent(c []byte) bool {
+// any type: new part types must not need a gateway release); partsOK says
+// whether every element of an array was an object.
+func validContent(c []byte, partsOK bool) bool {
 	if len(c) == 0 || c[0] == 'n' || c[0] == '"' {
 		return true
 	}
-	if c[0] != '[' {
-		return false
-	}
-	ok := true
-	elements(c, func(p []byte) { ok = ok && p[0] == '{' })
-	return ok
+	return c[0] == '[' && partsOK
 }
 
 // decodeString reads a JSON string; absent or null leaves dst empty.
