@@ -82,16 +82,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer a.Close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			if err := a.ReloadCatalog(); err != nil {
-				log.Error("model catalog reload failed; keeping the current one", "err", err)
-			}
-		}
-	}()
+	defer catalog.ReloadOnHangup(a.ReloadCatalog, log)()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("gateway ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 		logging.Flush(log)

@@ -18,6 +18,7 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Kuwait in scratch images
 
+	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/logging"
@@ -103,16 +104,7 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			if err := a.ReloadCatalog(); err != nil {
-				log.Error("model catalog reload failed; keeping the current one", "err", err)
-			}
-		}
-	}()
+	defer catalog.ReloadOnHangup(a.ReloadCatalog, log)()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("portal-api ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 	})
