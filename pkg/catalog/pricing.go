@@ -21,10 +21,11 @@ func Cost(totalTokens, per1k, multiplier int64) resayil.Credits {
 	return resayil.Credits(base * multiplier)
 }
 
-// EstimatePromptTokens is the hold's prompt estimate: the UTF-8 bytes of
-// everything the upstream may turn into prompt tokens ÷ 2, rounded up. Real tokenizers average 3–4 bytes a
+// EstimateTokens is the gateway's own token count of text it measured in
+// UTF-8 bytes: ÷ 2, rounded up. It is the hold's prompt estimate, and the
+// completion count of an answer that came without usage. Real tokenizers average 3–4 bytes a
 // token, so this over-estimates, as an upper bound must.
-func EstimatePromptTokens(textBytes int) int64 {
+func EstimateTokens(textBytes int) int64 {
 	return int64(textBytes+1) / 2
 }
 

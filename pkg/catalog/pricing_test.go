@@ -29,7 +29,7 @@ func TestCost(t *testing.T) {
 }
 
 func TestEstimateAndHold(t *testing.T) {
-	if got := catalog.EstimatePromptTokens(5); got != 3 {
+	if got := catalog.EstimateTokens(5); got != 3 {
 		t.Fatalf("5 bytes → %d tokens, want 3", got)
 	}
 	// 10 prompt + 990 max tokens = 1000 → 1 credit locally, 2 on cloud; n=2 doubles tokens.

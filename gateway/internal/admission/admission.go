@@ -108,7 +108,7 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 		// Priced at the highest multiplier the request may be served at.
 		mult = catalog.CloudMultiplier
 	}
-	prompt := catalog.EstimatePromptTokens(req.PromptBytes)
+	prompt := catalog.EstimateTokens(req.PromptBytes)
 	maxTokens := req.MaxTokens
 	if maxTokens <= 0 {
 		maxTokens = int64(m.MaxOutputTokens)

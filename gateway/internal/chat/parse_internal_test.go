@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestCompletionUsageAndRename_AgreeWithDecode: the member walk reads the
+// TestReadCompletionAndRename_AgreeWithDecode: the member walk reads the
 // usage a struct decode reads, and the rename decodes like the map
 // round trip did.
-func TestCompletionUsageAndRename_AgreeWithDecode(t *testing.T) {
+func TestReadCompletionAndRename_AgreeWithDecode(t *testing.T) {
 	for _, body := range []string{
 		`{"id":"x","model":"local","choices":[{"message":{"content":"usage"}}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`,
 		`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
@@ -26,9 +26,10 @@ func TestCompletionUsageAndRename_AgreeWithDecode(t *testing.T) {
 			Usage *Usage `json:"usage"`
 		}
 		werr := json.Unmarshal([]byte(body), &c)
-		u, ok := CompletionUsage([]byte(body))
+		done, valid := ReadCompletion([]byte(body))
+		u, ok := done.Usage, valid && done.HaveUsage
 		if ok != (werr == nil && c.Usage != nil) || (ok && u != *c.Usage) {
-			t.Errorf("%s: CompletionUsage %+v %v, decode %+v %v", body, u, ok, c.Usage, werr)
+			t.Errorf("%s: ReadCompletion %+v %v, decode %+v %v", body, u, ok, c.Usage, werr)
 		}
 		var fields map[string]json.RawMessage
 		if json.Unmarshal([]byte(body), &fields) != nil {
@@ -50,11 +51,11 @@ func TestCompletionUsageAndRename_AgreeWithDecode(t *testing.T) {
 	}
 }
 
-func BenchmarkCompletionUsage(b *testing.B) {
+func BenchmarkReadCompletion(b *testing.B) {
 	body := []byte(`{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"llama3.2:3b","system_fingerprint":"fp_bench","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! Bonjour! Hola! That is hello in three languages."},"finish_reason":"stop"}],"usage":{"prompt_tokens":26,"completion_tokens":14,"total_tokens":40}}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := CompletionUsage(body); !ok {
+		if c, ok := ReadCompletion(body); !ok || !c.HaveUsage {
 			b.Fatal("no usage")
 		}
 	}

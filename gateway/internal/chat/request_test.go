@@ -181,8 +181,8 @@ func TestParseChunk(t *testing.T) {
 	if !c.Error {
 		t.Fatalf("%+v", c)
 	}
-	if u, ok := chat.CompletionUsage([]byte(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`)); !ok || u.Total() != 3 {
-		t.Fatalf("%+v", u)
+	if c, ok := chat.ReadCompletion([]byte(`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`)); !ok || !c.HaveUsage || c.Usage.Total() != 3 {
+		t.Fatalf("%+v", c)
 	}
 	out := chat.RenameModel([]byte(`{"model":"local","x":1}`), "public")
 	if !strings.Contains(string(out), `"model":"public"`) || !strings.Contains(string(out), `"x":1`) {

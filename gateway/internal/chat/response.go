@@ -29,7 +29,9 @@ type Completion struct {
 
 // ReadCompletion checks that a non-streaming answer is a JSON object (ok
 // false otherwise: an SSE stream, or anything else, is not relayed as one)
-// and reads its usage.
+// and reads its usage: only the top-level "usage" member is decoded
+// (matched case-insensitively, the last one winning, as a struct decode
+// would).
 func ReadCompletion(body []byte) (c Completion, ok bool) {
 	b := bytes.TrimSpace(body)
 	if !isObject(b) || !json.Valid(b) {
@@ -39,20 +41,11 @@ func ReadCompletion(body []byte) (c Completion, ok bool) {
 	return c, true
 }
 
-// CompletionUsage reads usage from a non-streaming answer: the body is
-// checked once and only its top-level "usage" member is decoded (matched
-// case-insensitively, the last one winning, as a struct decode would).
-func CompletionUsage(body []byte) (Usage, bool) {
-	c, ok := ReadCompletion(body)
-	return c.Usage, ok && c.HaveUsage
-}
-
-// EstimateRelayed counts the completion tokens of a valid answer that came
-// without usage, from what the gateway relays: the bytes of every choice's
-// message (content, reasoning, refusal, tool calls: keys and values, as the
-// prompt estimate counts them) at the prompt estimate's 2 bytes a token.
-// It runs only on that rare path, so it decodes.
-func EstimateRelayed(body []byte) int64 {
+// RelayedBytes measures what a valid answer without usage relayed, for
+// the gateway's own count of its completion tokens: every choice's message
+// (content, reasoning, refusal, tool calls: keys and values, as the prompt
+// estimate counts them). It runs only on that rare path, so it decodes.
+func RelayedBytes(body []byte) int {
 	var a struct {
 		Choices []struct {
 			Message json.RawMessage `json:"message"`
@@ -67,7 +60,7 @@ func EstimateRelayed(body []byte) int64 {
 			n += textBytes(c.Message)
 		}
 	}
-	return int64(n+1) / 2
+	return n
 }
 
 // usageMember reads the top-level "usage" of a valid JSON object.

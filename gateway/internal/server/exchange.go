@@ -186,7 +186,7 @@ func (x *exchange) answerWhole(c *fiber.Ctx) error {
 	res := relay.Result{Outcome: relay.OK, Usage: done.Usage, HaveUsage: done.HaveUsage}
 	if !res.HaveUsage {
 		x.noUsage()
-		res.Generated = chat.EstimateRelayed(x.answer)
+		res.Generated = catalog.EstimateTokens(chat.RelayedBytes(x.answer))
 	}
 	sr, err := x.settle(res, ttfb)
 	if err == nil {
