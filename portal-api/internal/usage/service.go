@@ -204,25 +204,8 @@ func filterProblems(f Filter) []resayil.FieldError {
 // parseRange reads q: to defaults to now, from to span before to; the
 // range must run forward and be at most limit long.
 func (s *Service) parseRange(q RangeQuery, span, limit time.Duration, g Granularity) (from, to time.Time, fields []resayil.FieldError) {
-	to = s.now().UTC()
-	okFrom, okTo := true, true
-	if q.To != "" {
-		t, err := time.Parse(time.RFC3339Nano, q.To)
-		if err != nil {
-			fields = append(fields, resayil.FieldError{Field: "to", Message: "Must be a date-time in RFC 3339, such as 2026-01-31T21:00:00Z."})
-			okTo = false
-		}
-		to = t.UTC()
-	}
-	from = to.Add(-span)
-	if q.From != "" {
-		t, err := time.Parse(time.RFC3339Nano, q.From)
-		if err != nil {
-			fields = append(fields, resayil.FieldError{Field: "from", Message: "Must be a date-time in RFC 3339, such as 2026-01-01T21:00:00Z."})
-			okFrom = false
-		}
-		from = t.UTC()
-	}
+	to, okTo := parseTime(q.To, s.now().UTC(), "to", "2026-01-31T21:00:00Z", &fields)
+	from, okFrom := parseTime(q.From, to.Add(-span), "from", "2026-01-01T21:00:00Z", &fields)
 	if !okFrom || !okTo {
 		return from, to, fields
 	}
@@ -237,6 +220,20 @@ func (s *Service) parseRange(q RangeQuery, span, limit time.Duration, g Granular
 		fields = append(fields, resayil.FieldError{Field: "from", Message: msg})
 	}
 	return from, to, fields
+}
+
+// parseTime reads an optional RFC 3339 time: def when it is absent; a
+// field error naming field (with an example) when it does not parse.
+func parseTime(v string, def time.Time, field, example string, fields *[]resayil.FieldError) (time.Time, bool) {
+	if v == "" {
+		return def, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		*fields = append(*fields, resayil.FieldError{Field: field, Message: "Must be a date-time in RFC 3339, such as " + example + "."})
+		return t, false
+	}
+	return t.UTC(), true
 }
 
 // floor is the start of t's bucket: its UTC hour, or its Kuwait day.
