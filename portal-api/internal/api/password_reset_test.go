@@ -175,7 +175,9 @@ func TestPasswordReset_Flow(t *testing.T) {
 			// typed is the code as the person types it.
 			typed func(code string) string
 		}{
-			{"byEmail", func(r resetUser) map[string]any { return map[string]any{"email": "  " + strings.ToUpper(r.email) + " "} }, func(c string) string { return c }},
+			{"byEmail", func(r resetUser) map[string]any {
+				return map[string]any{"email": "  " + strings.ToUpper(r.email) + " "}
+			}, func(c string) string { return c }},
 			{"byPhoneInArabicDigits", resetUser.byPhone, func(c string) string { return " " + arabicIndic(c) + " " }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
