@@ -38,17 +38,11 @@ var errResetNotFound = resayil.Errorf(resayil.ENOTFOUND, "No password reset is p
 // UserForReset implements account.ResetStore. A phone is looked up
 // through ix_users_phone; two rows are enough to know it is shared.
 func (s *Store) UserForReset(ctx context.Context, id account.ResetIdentity) (account.User, error) {
-	var rows []userRow
-	q := s.conn(ctx)
-	switch {
-	case id.Email != nil:
-		q = q.Where(byEmail, emailKeyArgs(*id.Email)...)
-	case id.Phone != nil:
-		q = q.Where("phone = ?", *id.Phone)
-	default:
+	if id.Email == nil && id.Phone == nil {
 		return account.User{}, errUserNotFound
 	}
-	if err := q.Limit(2).Find(&rows).Error; err != nil {
+	var rows []userRow
+	if err := resetUserQuery(s.conn(ctx), id).Find(&rows).Error; err != nil {
 		return account.User{}, fmt.Errorf("user for reset: %w", err)
 	}
 	switch len(rows) {
@@ -58,6 +52,16 @@ func (s *Store) UserForReset(ctx context.Context, id account.ResetIdentity) (acc
 		return rows[0].toDomain(), nil
 	}
 	return account.User{}, account.ErrAmbiguousPhone
+}
+
+// resetUserQuery selects the users of an identifier, at most two.
+func resetUserQuery(q *gorm.DB, id account.ResetIdentity) *gorm.DB {
+	if id.Email != nil {
+		q = q.Where(byEmail, emailKeyArgs(*id.Email)...)
+	} else {
+		q = q.Where("phone = ?", *id.Phone)
+	}
+	return q.Limit(2)
 }
 
 // CreateReset implements account.ResetStore. Locking the user's row first
@@ -94,8 +98,7 @@ func (s *Store) CreateReset(ctx context.Context, r account.NewReset, now time.Ti
 // ix_password_resets_user (user_id, created_at).
 func (s *Store) LatestReset(ctx context.Context, user resayil.UserID) (account.Reset, error) {
 	var row passwordResetRow
-	err := s.conn(ctx).Where("user_id = ? AND used_at IS NULL", int64(user)).
-		Order("created_at DESC").Order("id DESC").Take(&row).Error
+	err := latestResetQuery(s.conn(ctx), user).Take(&row).Error
 	if isNotFound(err) {
 		return account.Reset{}, errResetNotFound
 	}
@@ -103,6 +106,10 @@ func (s *Store) LatestReset(ctx context.Context, user resayil.UserID) (account.R
 		return account.Reset{}, fmt.Errorf("latest reset: %w", err)
 	}
 	return row.toDomain(), nil
+}
+
+func latestResetQuery(q *gorm.DB, user resayil.UserID) *gorm.DB {
+	return q.Where("user_id = ? AND used_at IS NULL", int64(user)).Order("created_at DESC").Order("id DESC")
 }
 
 // TakeResetAttempt implements account.ResetStore. The affected-row count
