@@ -29,6 +29,8 @@ type Deps struct {
 	// Accounts and Keys serve the account and API-key routes.
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Resets serves the password-reset routes.
+	Resets *account.ResetService
 	// Billing serves plans, checkout, payments and MyFatoorah's return and
 	// webhook; Ledger the admin's credit adjustments.
 	Billing *billing.Service
@@ -83,6 +85,7 @@ func New(d Deps) *fiber.App {
 	h := &handlers{
 		accounts: d.Accounts,
 		keys:     d.Keys,
+		resets:   d.Resets,
 		billing:  d.Billing,
 		ledger:   d.Ledger,
 		usage:    d.Usage,
@@ -101,6 +104,7 @@ func New(d Deps) *fiber.App {
 type handlers struct {
 	accounts *account.Service
 	keys     *apikey.Service
+	resets   *account.ResetService
 	billing  *billing.Service
 	ledger   *ledger.Service
 	usage    *usage.Service

@@ -24,6 +24,10 @@ var routes = []route{
 	{fiber.MethodPost, "/api/v1/auth/refresh", false, (*handlers).refresh},
 	{fiber.MethodPost, "/api/v1/auth/logout", false, (*handlers).logout},
 	{fiber.MethodPost, "/api/v1/auth/logout-all", true, (*handlers).logoutAll},
+	// Password reset by a WhatsApp code; the same answer whether or not an
+	// account matches.
+	{fiber.MethodPost, "/api/v1/auth/password-reset/request", false, (*handlers).requestPasswordReset},
+	{fiber.MethodPost, "/api/v1/auth/password-reset/confirm", false, (*handlers).confirmPasswordReset},
 
 	{fiber.MethodGet, "/api/v1/me", true, (*handlers).getMe},
 	{fiber.MethodPatch, "/api/v1/me", true, (*handlers).updateMe},

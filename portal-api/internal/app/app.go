@@ -44,6 +44,8 @@ type App struct {
 
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Resets resets passwords by WhatsApp codes.
+	Resets *account.ResetService
 	// Ledger grants, adjusts and verifies credits; Billing sells plans and
 	// top-ups; Jobs is the periodic work Serve runs (tests call RunDue).
 	Ledger  *ledger.Service
@@ -154,6 +156,20 @@ func (a *App) build(opts Options) error {
 	if err != nil {
 		return err
 	}
+	a.Resets, err = account.NewResetService(account.ResetConfig{
+		Store:      a.Store,
+		Hasher:     account.Hasher{Cost: a.cfg.BcryptCost},
+		Secret:     []byte(a.cfg.JWTSecret.Reveal()),
+		Limiter:    opts.Limiter,
+		Limits:     a.cfg.ResetLimits(),
+		HashGate:   opts.HashGate,
+		AnswerTime: a.cfg.ResetAnswerTime(),
+		Now:        opts.Now,
+		Logger:     a.log,
+	})
+	if err != nil {
+		return err
+	}
 	if opts.Events == nil {
 		opts.Events = keyEvents{a.Events()}
 	}
@@ -171,6 +187,7 @@ func (a *App) build(opts Options) error {
 		Origins:        a.cfg.Origins(),
 		Accounts:       a.Accounts,
 		Keys:           a.Keys,
+		Resets:         a.Resets,
 		Billing:        a.Billing,
 		Ledger:         a.Ledger,
 		Usage:          usage.New(a.Store, opts.Now),

@@ -43,6 +43,16 @@ type Config struct {
 	// Tests raise it: they register many users from one address.
 	RegisterLimit  int           `env:"REGISTER_LIMIT" envDefault:"10"`
 	RegisterWindow time.Duration `env:"REGISTER_WINDOW" envDefault:"1h"`
+	// Password reset by a WhatsApp code: requests per e-mail address or
+	// phone number and per client address, and confirmation attempts per
+	// client address, each per PasswordResetWindow. A request, or a refused
+	// code, answers no sooner than PasswordResetAnswerTime, so that its
+	// timing does not tell whether an account exists (0s: at once).
+	PasswordResetLimit          int           `env:"PASSWORD_RESET_LIMIT" envDefault:"3"`
+	PasswordResetIPLimit        int           `env:"PASSWORD_RESET_IP_LIMIT" envDefault:"10"`
+	PasswordResetConfirmIPLimit int           `env:"PASSWORD_RESET_CONFIRM_IP_LIMIT" envDefault:"20"`
+	PasswordResetWindow         time.Duration `env:"PASSWORD_RESET_WINDOW" envDefault:"1h"`
+	PasswordResetAnswerTime     time.Duration `env:"PASSWORD_RESET_ANSWER_TIME" envDefault:"250ms"`
 	// HashConcurrency bcrypt hashes or checks run at once; a request
 	// waits at most HashWait for a slot, then gets 429.
 	HashConcurrency int           `env:"HASH_CONCURRENCY" envDefault:"2"`
@@ -167,9 +177,12 @@ func (c *Config) validateThrottles() error {
 		{"LOGIN_ACCOUNT_LIMIT", c.LoginAccountLimit, c.LoginWindow},
 		{"LOGIN_IP_LIMIT", c.LoginIPLimit, c.LoginWindow},
 		{"REGISTER_LIMIT", c.RegisterLimit, c.RegisterWindow},
+		{"PASSWORD_RESET_LIMIT", c.PasswordResetLimit, c.PasswordResetWindow},
+		{"PASSWORD_RESET_IP_LIMIT", c.PasswordResetIPLimit, c.PasswordResetWindow},
+		{"PASSWORD_RESET_CONFIRM_IP_LIMIT", c.PasswordResetConfirmIPLimit, c.PasswordResetWindow},
 	} {
 		if v.per <= 0 {
-			return config.Invalid(strings.Replace(v.name, "LIMIT", "WINDOW", 1), "must be a positive duration, got %s", v.per)
+			return config.Invalid(windowOf(v.name), "must be a positive duration, got %s", v.per)
 		}
 		if err := (ratelimit.Limit{Requests: v.n, Per: v.per}).Validate(); err != nil {
 			return config.Invalid(v.name, "must be at least 1 and at most one per microsecond of its window, got %d", v.n)
@@ -179,6 +192,9 @@ func (c *Config) validateThrottles() error {
 		// Below the tight limit the ceiling would be the tight limit, and
 		// anyone could lock the owner out again.
 		return config.Invalid("LOGIN_ACCOUNT_LIMIT", "must be at least RESAYIL_LOGIN_LIMIT (%d), got %d", c.LoginLimit, c.LoginAccountLimit)
+	}
+	if c.PasswordResetAnswerTime < 0 || c.PasswordResetAnswerTime > 5*time.Second {
+		return config.Invalid("PASSWORD_RESET_ANSWER_TIME", "must be a duration from 0s to 5s, got %s", c.PasswordResetAnswerTime)
 	}
 	if c.HashConcurrency < 1 || c.HashConcurrency > 1024 {
 		return config.Invalid("HASH_CONCURRENCY", "must be between 1 and 1024, got %d", c.HashConcurrency)
@@ -196,6 +212,32 @@ func (c *Config) LoginLimits() account.LoginLimits {
 		PerAccount:      ratelimit.Limit{Requests: c.LoginAccountLimit, Per: c.LoginWindow},
 		PerIP:           ratelimit.Limit{Requests: c.LoginIPLimit, Per: c.LoginWindow},
 	}
+}
+
+// windowOf names the window variable of a limit variable.
+func windowOf(limit string) string {
+	if strings.HasPrefix(limit, "PASSWORD_RESET_") {
+		return "PASSWORD_RESET_WINDOW"
+	}
+	return strings.Replace(limit, "LIMIT", "WINDOW", 1)
+}
+
+// ResetLimits returns the password-reset throttle's limits.
+func (c *Config) ResetLimits() account.ResetLimits {
+	return account.ResetLimits{
+		PerIdentifier: ratelimit.Limit{Requests: c.PasswordResetLimit, Per: c.PasswordResetWindow},
+		PerIP:         ratelimit.Limit{Requests: c.PasswordResetIPLimit, Per: c.PasswordResetWindow},
+		ConfirmPerIP:  ratelimit.Limit{Requests: c.PasswordResetConfirmIPLimit, Per: c.PasswordResetWindow},
+	}
+}
+
+// ResetAnswerTime is PasswordResetAnswerTime as account.ResetConfig takes
+// it (negative: none).
+func (c *Config) ResetAnswerTime() time.Duration {
+	if c.PasswordResetAnswerTime == 0 {
+		return -1
+	}
+	return c.PasswordResetAnswerTime
 }
 
 // RegisterRateLimit returns the registration limit per client address.
