@@ -171,7 +171,7 @@ var defaultTemplates = []templateSpec{
 	},
 	{
 		event: "whatsapp_paused", category: CategoryUtility, audience: AudienceAdmins,
-		trigger: "The sender pauses all sending because Meta refused the access token (sent once sending resumes). Parameter: why, as Meta said it.",
+		trigger: "The sender paused all sending because Meta refused the access token; the alert itself can go out only once a working token is set. Parameter: why, as Meta said it.",
 		ar:      "تنبيه للمشرفين: أوقفت رسايل إرسال رسائل واتساب لأن Meta رفضت رمز الوصول، والسبب: {{1}}. حدّث الرمز ثم استأنف الإرسال من لوحة المشرفين.",
 		en:      "Admin alert: Resayil paused sending WhatsApp messages because Meta refused the access token. Reason: {{1}}. Update the token, then resume sending from the admin dashboard.",
 		example: []string{"Error validating access token: Session has expired"},
