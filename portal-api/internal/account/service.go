@@ -135,9 +135,13 @@ type Registration struct {
 	Locale                       resayil.Locale
 	// IP is the client's address, for throttling.
 	IP string
+	// WhatsAppOptIn is the consent to WhatsApp notifications, off unless
+	// given.
+	WhatsAppOptIn bool
 }
 
-// Register creates a user with the user role. Field errors use the JSON
+// Register creates a user with the user role and, in the same
+// transaction, the welcome notification. Field errors use the JSON
 // names of the registration request. A taken e-mail is resayil.ECONFLICT;
 // too many attempts from the address, or no free hashing slot, is a
 // *ThrottledError.
@@ -155,7 +159,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	}
 	return s.store.CreateUser(ctx, NewUser{
 		Email: r.Email, Name: r.Name, Phone: r.Phone, PasswordHash: hash,
-		Role: resayil.RoleUser, Locale: r.Locale,
+		Role: resayil.RoleUser, Locale: r.Locale, WhatsAppOptIn: r.WhatsAppOptIn, Welcome: true,
 	}, s.clock())
 }
 
@@ -243,8 +247,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Caller, error
 // Me returns the caller's current user.
 func (s *Service) Me(c Caller) User { return c.User }
 
-// UpdateProfile changes the caller's name, phone or locale. Field errors use
-// the JSON names of the request.
+// UpdateProfile changes the caller's name, phone, locale or WhatsApp
+// consent. Field errors use the JSON names of the request.
 func (s *Service) UpdateProfile(ctx context.Context, c Caller, p ProfileUpdate) (User, error) {
 	var fields []resayil.FieldError
 	if p.Name != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/account"
 )
 
@@ -20,6 +21,9 @@ type Config struct {
 	JWTSecret     config.Secret `env:"JWT_SECRET"`
 	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`
 	AdminPassword config.Secret `env:"ADMIN_PASSWORD"`
+	// AdminPhone is the seeded admin's WhatsApp number (E.164), where admin
+	// alerts go; empty leaves resayil.PlaceholderPhone, never messaged.
+	AdminPhone string `env:"ADMIN_PHONE"`
 	// BcryptCost is lowered only by tests; production refuses less than 12.
 	BcryptCost  int    `env:"BCRYPT_COST" envDefault:"12"`
 	CORSOrigins string `env:"CORS_ORIGINS"`
@@ -113,6 +117,14 @@ func (c *Config) Validate() error {
 	}
 	if account.EmailProblem(c.AdminEmail) != "" {
 		return config.Invalid("ADMIN_EMAIL", "must be an e-mail address of ASCII characters, got %q", c.AdminEmail)
+	}
+	if c.AdminPhone != "" {
+		if c.AdminPhone == resayil.PlaceholderPhone {
+			return config.Invalid("ADMIN_PHONE", "is the placeholder %s, which is never messaged: leave it empty or give the admin's number", resayil.PlaceholderPhone)
+		}
+		if msg := account.PhoneProblem(c.AdminPhone); msg != "" {
+			return config.Invalid("ADMIN_PHONE", "must be a phone number in international format (E.164) such as +96512345678, got %q", c.AdminPhone)
+		}
 	}
 	if err := c.validateThrottles(); err != nil {
 		return err
