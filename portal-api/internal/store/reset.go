@@ -85,7 +85,7 @@ func (s *Store) CreateReset(ctx context.Context, r account.NewReset, now time.Ti
 		}
 		// The code travels in the outbox row (payload {"params":[code]});
 		// the sender blanks it once the message is sent.
-		_, err := insertNotification(ctx, tx, billing.Notification{
+		_, err := insertNotification(ctx, tx, outboxEntry{
 			DedupeKey: fmt.Sprintf("%s:%d", account.EventPasswordResetCode, row.ID),
 			Event:     account.EventPasswordResetCode, Audience: billing.AudienceUser,
 			Account: r.AccountID, User: r.UserID, Params: []string{r.Code},
