@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/resayil/portal/pkg/whatsapp"
@@ -292,7 +293,7 @@ func (w *Worker) pause(ctx context.Context, cause error, now time.Time) error {
 	}
 	alert := Alert{
 		DedupeKey: EventWhatsAppPaused + ":" + strconv.FormatInt(now.UnixNano(), 10),
-		Event:     EventWhatsAppPaused, Params: []string{reason}, Data: data,
+		Event:     EventWhatsAppPaused, Params: []string{paramText(reason, 300)}, Data: data,
 	}
 	paused, err := w.cfg.Store.Pause(ctx, reason, alert, now)
 	if err != nil {
@@ -305,6 +306,16 @@ func (w *Worker) pause(ctx context.Context, cause error, now time.Time) error {
 		w.log.Warn("WhatsApp sending still paused", "reason", reason)
 	}
 	return nil
+}
+
+// paramText makes s a template parameter: one line, single spaces (Graph
+// refuses new-lines, tabs and runs of spaces), at most n characters.
+func paramText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // release gives claimed jobs back untouched.

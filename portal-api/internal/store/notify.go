@@ -242,9 +242,27 @@ WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+
 	return n.jobs(ctx, ids)
 }
 
-// jobRow is a delivery with its outbox row, template and user.
+// jobRow is a delivery with its outbox row (N), template (T) and user.
+// The delivery's columns are repeated from deliveryReadRow: GORM does not
+// fill the fields of an embedded struct whose type is unexported.
 type jobRow struct {
-	deliveryReadRow
+	ID                int64
+	NotificationID    int64
+	Event             string
+	UserID            *int64
+	Phone             string
+	Status            string
+	Attempts          int
+	NextAttemptAt     time.Time
+	LeaseUntil        *time.Time
+	ProviderMessageID string
+	ProviderStatus    string
+	ProviderStatusAt  *time.Time
+	LastError         string
+	CreatedAt         time.Time
+	SentAt            *time.Time
+	UpdatedAt         time.Time
+
 	NDedupeKey  string
 	NAudience   string
 	NAccountID  *int64
@@ -258,6 +276,13 @@ type jobRow struct {
 	TCategory   *string
 	TParamCount *int
 	UserLocale  *string
+}
+
+func (r jobRow) delivery() deliveryReadRow {
+	return deliveryReadRow{ID: r.ID, NotificationID: r.NotificationID, Event: r.Event, UserID: r.UserID, Phone: r.Phone, Status: r.Status,
+		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, LeaseUntil: r.LeaseUntil, ProviderMessageID: r.ProviderMessageID,
+		ProviderStatus: r.ProviderStatus, ProviderStatusAt: r.ProviderStatusAt, LastError: r.LastError, CreatedAt: r.CreatedAt,
+		SentAt: r.SentAt, UpdatedAt: r.UpdatedAt}
 }
 
 func (n *NotifyStore) jobs(ctx context.Context, ids []int64) ([]notify.Job, error) {
@@ -276,7 +301,7 @@ WHERE d.id IN ? ORDER BY d.id`, ids).Scan(&rows).Error
 	}
 	out := make([]notify.Job, len(rows))
 	for i, r := range rows {
-		j := notify.Job{Delivery: r.toDomain()}
+		j := notify.Job{Delivery: r.delivery().toDomain()}
 		j.Notification = outboxRow{ID: r.NotificationID, DedupeKey: r.NDedupeKey, Event: r.Event, Audience: r.NAudience, AccountID: r.NAccountID,
 			UserID: r.NUserID, Locale: r.NLocale, Payload: r.NPayload, Status: r.NStatus, CreatedAt: r.NCreatedAt, UpdatedAt: r.NCreatedAt}.toDomain()
 		if r.TName != nil {
