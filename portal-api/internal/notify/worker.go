@@ -38,8 +38,9 @@ type Config struct {
 	Log  *slog.Logger
 	// Batch is how many deliveries (and outbox rows) one pass claims.
 	Batch int
-	// Lease is how long a claimed batch is a worker's: it must outlast
-	// sending Batch messages (SendTimeout each). A lease that runs out
+	// Lease is how long a claimed batch is a worker's: it should outlast
+	// sending Batch messages (SendTimeout each); a worker stops sending
+	// its batch when a send could outlast the lease. A lease that runs out
 	// (a crashed worker) makes its deliveries due again, so at most the
 	// one delivery being sent when the worker died is sent twice.
 	Lease time.Duration
@@ -93,6 +94,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
 	}
+	if cfg.Lease < cfg.SendTimeout {
+		return nil, fmt.Errorf("notify: the lease (%s) must cover at least one send (%s)", cfg.Lease, cfg.SendTimeout)
+	}
 	return &Worker{cfg: cfg, log: cfg.Log}, nil
 }
 
@@ -104,6 +108,9 @@ type Pass struct {
 	// Failed, or Released (pending again at once, no attempt counted:
 	// sending paused or the worker is stopping).
 	Claimed, Sent, Retried, Failed, Released int
+	// Expired counts claimed deliveries left unsent because the lease
+	// was about to end (they are due again when it does).
+	Expired int
 	// Probe: sending was paused and this pass tried one delivery.
 	Probe bool
 	// Paused: sending is paused at the end of the pass.
@@ -134,7 +141,8 @@ func (w *Worker) RunOnce(ctx context.Context) (Pass, error) {
 		p.Probe, limit = true, 1
 	}
 	now := w.now()
-	jobs, err := w.cfg.Store.ClaimDeliveries(ctx, now, now.Add(w.cfg.Lease), limit)
+	leaseUntil := now.Add(w.cfg.Lease)
+	jobs, err := w.cfg.Store.ClaimDeliveries(ctx, now, leaseUntil, limit)
 	if err != nil {
 		return p, err
 	}
@@ -144,6 +152,15 @@ func (w *Worker) RunOnce(ctx context.Context) (Pass, error) {
 			// Stopping, or this batch paused sending: the rest go back
 			// untouched (no attempt counted) for a later pass.
 			return p, w.release(ctx, jobs[i:], &p)
+		}
+		if w.now().Add(w.cfg.SendTimeout).After(leaseUntil) {
+			// The lease could end mid-send, and another worker may
+			// already have the rest: leave them to whoever claims them
+			// when the lease ends, so that no more than the one message a
+			// crash interrupts is ever sent twice.
+			p.Expired = len(jobs) - i
+			w.log.Warn("notification lease ran out before the batch was sent; the rest is sent after it", "left", p.Expired, "lease", w.cfg.Lease)
+			return p, nil
 		}
 		if err := w.deliver(ctx, j, &p); err != nil {
 			return p, errors.Join(err, w.release(ctx, jobs[i+1:], &p))

@@ -440,3 +440,39 @@ func TestWorker_StopFinishesTheMessageInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestWorker_LeaseEndingLeavesTheRest: a batch whose sends are slow stops
+// before a send could outlast its lease; the rest stays claimed until the
+// lease ends, is then claimed again, and every delivery is sent once.
+func TestWorker_LeaseEndingLeavesTheRest(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.template("welcome", "resayil_welcome", "en", notify.CategoryUtility, 2)
+		for i := range 3 {
+			u := e.user(fmt.Sprintf("+9655400000%d", i), true, resayil.RoleUser, resayil.LocaleEN)
+			e.outbox("welcome", notify.AudienceUser, u.Account, u.ID, notify.Payload{Params: []string{"x"}})
+		}
+		// Each send takes 31 s of a 60 s lease, with 30 s allowed per send.
+		url := graph(t, e.fake, func() { e.clock.Advance(31 * time.Second) })
+		w := e.worker(notify.Config{Sender: e.client(token, url), Lease: time.Minute, SendTimeout: 30 * time.Second})
+		p := run(t, w)
+		if p.Claimed != 3 || p.Sent != 1 || p.Expired != 2 {
+			t.Fatalf("first pass %+v", p)
+		}
+		if n := e.int(`SELECT COUNT(*) FROM notification_deliveries WHERE status = 'sending'`); n != 2 {
+			t.Fatalf("%d deliveries still claimed, want 2", n)
+		}
+		if p := run(t, w); p.Claimed != 0 {
+			t.Fatalf("claimed during the lease: %+v", p)
+		}
+		for range 5 {
+			e.clock.Advance(30 * time.Second)
+			run(t, w)
+		}
+		if n := len(e.fake.Messages()); n != 3 {
+			t.Errorf("%d messages, want 3", n)
+		}
+		if n := e.int(`SELECT COUNT(*) FROM notification_deliveries WHERE status = 'sent' AND attempts = 1`); n != 3 {
+			t.Errorf("%d deliveries sent once, want 3", n)
+		}
+	})
+}

@@ -220,9 +220,8 @@ func (n *NotifyStore) ClaimDeliveries(ctx context.Context, now, leaseUntil time.
 		ids = ids[:0]
 		for _, st := range []notify.DeliveryStatus{notify.Pending, notify.Sending} {
 			var got []int64
-			err := tx.conn(ctx).Raw(`SELECT id FROM notification_deliveries
-WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+n.skipLocked(),
-				string(st), now, limit-len(ids)).Scan(&got).Error
+			q, args := n.dueQuery(st, now, limit-len(ids))
+			err := tx.conn(ctx).Raw(q, args...).Scan(&got).Error
 			if err != nil {
 				return fmt.Errorf("due deliveries: %w", err)
 			}
@@ -240,6 +239,13 @@ WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`+
 		return nil, err
 	}
 	return n.jobs(ctx, ids)
+}
+
+// dueQuery reads the ids of due deliveries of one status, in
+// ix_deliveries_due's order (TestNotifyQueries_UseIndexes).
+func (n *NotifyStore) dueQuery(st notify.DeliveryStatus, now time.Time, limit int) (string, []any) {
+	return `SELECT id FROM notification_deliveries
+WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?` + n.skipLocked(), []any{string(st), now, limit}
 }
 
 // jobRow is a delivery with its outbox row (N), template (T) and user.
