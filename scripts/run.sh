@@ -87,8 +87,9 @@ fi
 if [ -n "$FAKE_WHATSAPP" ]; then
 	# Notifications go to the development FAKE Graph API, which prints
 	# each message it accepts (template, language, recipient, parameters)
-	# in this terminal instead of sending it.
-	WA_ADDR=${FAKE_WHATSAPP_ADDR:-127.0.0.1:8090}
+	# in this terminal instead of sending it, and posts signed sent and
+	# delivered status webhooks back to the portal.
+	WA_ADDR=${FAKE_WHATSAPP_ADDR:-127.0.0.1:8091}
 	export RESAYIL_WHATSAPP_API_URL="http://$WA_ADDR"
 	export RESAYIL_WHATSAPP_TOKEN=dev-whatsapp-token
 	export RESAYIL_WHATSAPP_PHONE_NUMBER_ID=${RESAYIL_WHATSAPP_PHONE_NUMBER_ID:-100000000000001}
@@ -96,7 +97,8 @@ if [ -n "$FAKE_WHATSAPP" ]; then
 	export RESAYIL_WHATSAPP_VERIFY_TOKEN=${RESAYIL_WHATSAPP_VERIFY_TOKEN:-dev-whatsapp-verify-token}
 	say "RESAYIL_WHATSAPP_TOKEN is empty: starting the development FAKE WhatsApp at $RESAYIL_WHATSAPP_API_URL: NO REAL MESSAGES, each notification is printed here instead; set RESAYIL_WHATSAPP_TOKEN (or RESAYIL_NOTIFICATIONS=off)"
 	"$BIN/fakewhatsapp" -quiet -addr "$WA_ADDR" -token "$RESAYIL_WHATSAPP_TOKEN" \
-		-phone-number-id "$RESAYIL_WHATSAPP_PHONE_NUMBER_ID" -app-secret "$RESAYIL_WHATSAPP_APP_SECRET" &
+		-phone-number-id "$RESAYIL_WHATSAPP_PHONE_NUMBER_ID" -app-secret "$RESAYIL_WHATSAPP_APP_SECRET" \
+		-webhook-url "http://127.0.0.1:${PORTAL_ADDR##*:}/api/v1/webhooks/whatsapp" &
 	pids+=($!)
 elif [ "${RESAYIL_NOTIFICATIONS:-on}" = on ]; then
 	say "using WhatsApp at ${RESAYIL_WHATSAPP_API_URL:-https://graph.facebook.com}"

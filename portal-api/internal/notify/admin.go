@@ -127,14 +127,14 @@ func NewAdmin(store AdminStore, now func() time.Time, enabled bool) *Admin {
 func (a *Admin) Notifications(ctx context.Context, q ListQuery) (NotificationPage, error) {
 	f := NotificationFilter{Event: q.Event, Status: q.Status}
 	var fields []resayil.FieldError
+	if fe := eventProblem(q.Event); fe != nil {
+		fields = append(fields, *fe)
+	}
 	if f.Status != "" && !slices.Contains(NotificationStatuses, f.Status) {
 		fields = append(fields, oneOf("status", NotificationStatuses))
 	}
 	phone, before, limit, more := parseCommon(q)
 	f.Phone = phone
-	if fe := eventProblem(q.Event); fe != nil {
-		fields = append(fields, *fe)
-	}
 	if fields = append(fields, more...); len(fields) > 0 {
 		return NotificationPage{}, resayil.Invalid(fields...)
 	}
@@ -165,6 +165,9 @@ func (a *Admin) Notification(ctx context.Context, id int64) (Notification, []Del
 func (a *Admin) Deliveries(ctx context.Context, q ListQuery) (DeliveryPage, error) {
 	f := DeliveryFilter{Status: DeliveryStatus(q.Status), Event: q.Event}
 	var fields []resayil.FieldError
+	if fe := eventProblem(q.Event); fe != nil {
+		fields = append(fields, *fe)
+	}
 	if f.Status != "" && !slices.Contains(DeliveryStatuses, f.Status) {
 		names := make([]string, len(DeliveryStatuses))
 		for i, s := range DeliveryStatuses {
@@ -174,9 +177,6 @@ func (a *Admin) Deliveries(ctx context.Context, q ListQuery) (DeliveryPage, erro
 	}
 	phone, before, limit, more := parseCommon(q)
 	f.Phone = phone
-	if fe := eventProblem(q.Event); fe != nil {
-		fields = append(fields, *fe)
-	}
 	if fields = append(fields, more...); len(fields) > 0 {
 		return DeliveryPage{}, resayil.Invalid(fields...)
 	}

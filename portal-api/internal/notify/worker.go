@@ -183,7 +183,7 @@ func (w *Worker) Run(ctx context.Context, tick time.Duration) error {
 				w.log.Error("notifications pass failed; retried next tick", "err", err)
 				break
 			}
-			if p.Paused || p.Claimed < w.cfg.Batch {
+			if p.Paused || p.Expired > 0 || p.Claimed < w.cfg.Batch {
 				break
 			}
 		}
