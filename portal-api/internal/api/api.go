@@ -55,6 +55,9 @@ type Deps struct {
 	Catalog *catalog.File
 	// GatewayURL is the gateway's public base URL, for GET /api/v1/config.
 	GatewayURL string
+	// Notifications serve the notifications admin routes and the
+	// WhatsApp webhook.
+	Notifications NotificationDeps
 }
 
 // New builds the portal's Fiber app with every route.
@@ -95,6 +98,8 @@ func New(d Deps) *fiber.App {
 		returns:  returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
 		catalog:  d.Catalog,
 		gateway:  d.GatewayURL,
+
+		notifications: d.Notifications,
 	}
 	mount(app, h)
 	return app
@@ -114,4 +119,6 @@ type handlers struct {
 	returns  returnThrottle
 	catalog  *catalog.File
 	gateway  string
+
+	notifications NotificationDeps
 }

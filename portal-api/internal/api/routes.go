@@ -58,6 +58,17 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/usage/requests.csv", true, scoped((*handlers).usageExport)},
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
+
+	// Notifications: Meta's WhatsApp webhook (handshake and signed
+	// statuses), and the outbox, its deliveries and the notifier for admins.
+	{fiber.MethodGet, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappHandshake},
+	{fiber.MethodPost, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappWebhook},
+	{fiber.MethodGet, "/api/v1/admin/notifications", true, adminOnly((*handlers).listNotifications)},
+	{fiber.MethodGet, "/api/v1/admin/notifications/:id", true, adminOnly((*handlers).getNotification)},
+	{fiber.MethodGet, "/api/v1/admin/notification-deliveries", true, adminOnly((*handlers).listDeliveries)},
+	{fiber.MethodPost, "/api/v1/admin/notification-deliveries/:id/retry", true, adminOnly((*handlers).retryDelivery)},
+	{fiber.MethodGet, "/api/v1/admin/notifier", true, adminOnly((*handlers).getNotifier)},
+	{fiber.MethodPost, "/api/v1/admin/notifier/resume", true, adminOnly((*handlers).resumeNotifier)},
 }
 
 func mount(app *fiber.App, h *handlers) {

@@ -29,6 +29,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/billing"
 	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
+	"github.com/resayil/portal/portal-api/internal/notify"
 	"github.com/resayil/portal/portal-api/internal/store"
 	"github.com/resayil/portal/portal-api/internal/usage"
 )
@@ -56,6 +57,11 @@ type App struct {
 	// Catalog is the gateway's model catalog file (RESAYIL_MODELS_FILE),
 	// re-read when it changes and on ReloadCatalog.
 	Catalog *catalog.File
+	// NotifyAdmin answers the notifications admin routes and webhooks;
+	// Notifier sends the outbox over WhatsApp (nil when notifications are
+	// off or no token is set). Serve runs it; tests call RunOnce.
+	NotifyAdmin *notify.Admin
+	Notifier    *notify.Worker
 }
 
 // Options replace parts of the program that tests need to control. The
@@ -177,6 +183,9 @@ func (a *App) build(opts Options) error {
 	if err := a.buildBilling(opts.Now); err != nil {
 		return err
 	}
+	if err := a.buildNotify(opts.Now); err != nil {
+		return err
+	}
 	a.Catalog, err = catalog.OpenFile(a.cfg.ModelsFile, a.cfg.Restricted(), CatalogCheckInterval, opts.Now)
 	if err != nil {
 		return err
@@ -198,6 +207,7 @@ func (a *App) build(opts Options) error {
 		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
+		Notifications:  a.notificationDeps(),
 	})
 	return nil
 }
@@ -263,6 +273,8 @@ func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = a.Jobs.Run(bg, JobTick) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.runNotifier(bg) }()
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 

@@ -17,6 +17,7 @@ import (
 // by cmd/portal-api. Defaults make the embedded mode need no variable.
 type Config struct {
 	config.Common
+	NotifyConfig
 	Addr          string        `env:"PORTAL_ADDR" envDefault:":8081"`
 	JWTSecret     config.Secret `env:"JWT_SECRET"`
 	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`
@@ -174,7 +175,7 @@ func (c *Config) Validate() error {
 			return config.Invalid("MYFATOORAH_BASE_URL", "must be https in production, got %q", c.MyFatoorahBaseURL)
 		}
 	}
-	return nil
+	return c.validateNotify(c.IsProduction())
 }
 
 // validateThrottles checks the login and registration limits and the
