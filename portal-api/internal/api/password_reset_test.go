@@ -94,8 +94,8 @@ func wantInvalidCode(t *testing.T, res *apitest.Response) {
 	wantFieldError(t, res, "code", msgInvalidCode)
 }
 
-// outboxRow is a password_reset_code row of the notifications outbox.
-type outboxRow struct {
+// resetOutboxRow is a password_reset_code row of the notifications outbox.
+type resetOutboxRow struct {
 	ID        int64
 	DedupeKey string
 	Event     string
@@ -107,9 +107,9 @@ type outboxRow struct {
 	Status    string
 }
 
-func resetOutbox(t *testing.T, h *apitest.Harness) []outboxRow {
+func resetOutbox(t *testing.T, h *apitest.Harness) []resetOutboxRow {
 	t.Helper()
-	var rows []outboxRow
+	var rows []resetOutboxRow
 	if err := h.DB.Gorm.Raw(`SELECT id, dedupe_key, event, audience, account_id, user_id, locale, payload, status
 		FROM notifications WHERE event = ? ORDER BY id`, account.EventPasswordResetCode).Scan(&rows).Error; err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
 
 // codeOf reads the code from an outbox row, whose payload must be exactly
 // {"params":[code]}.
-func codeOf(t *testing.T, row outboxRow) string {
+func codeOf(t *testing.T, row resetOutboxRow) string {
 	t.Helper()
 	var p map[string][]string
 	if err := json.Unmarshal([]byte(row.Payload), &p); err != nil || len(p) != 1 || len(p["params"]) != 1 || !sixDigits.MatchString(p["params"][0]) {
@@ -201,7 +201,7 @@ func TestPasswordReset_Flow(t *testing.T) {
 				if len(resets) != 1 {
 					t.Fatalf("password_resets: %+v", resets)
 				}
-				want := outboxRow{ID: got.ID, DedupeKey: fmt.Sprintf("password_reset_code:%d", resets[0].ID), Event: "password_reset_code",
+				want := resetOutboxRow{ID: got.ID, DedupeKey: fmt.Sprintf("password_reset_code:%d", resets[0].ID), Event: "password_reset_code",
 					Audience: "user", AccountID: &r.u.AccountID, UserID: &r.u.ID, Locale: "ar", Payload: got.Payload, Status: "pending"}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("outbox row (-want +got):\n%s", diff)
