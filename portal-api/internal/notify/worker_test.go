@@ -124,6 +124,17 @@ func TestWorker_NoConsentNothingSent(t *testing.T) {
 		if ds := e.deliveries(reset); len(ds) != 1 || ds[0].Status != "sent" {
 			t.Errorf("reset deliveries %+v", ds)
 		}
+		// The code was a secret only the send needed: it is gone from the row.
+		var payload string
+		if err := e.db.SQL.QueryRow(`SELECT payload FROM notifications WHERE id = ?`, reset).Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(payload, "482913") {
+			t.Errorf("the sent reset code is still in the outbox: %s", payload)
+		}
+		if n := e.notification(row); !strings.Contains(n.Payload, `"120"`) {
+			t.Errorf("another event's payload changed: %s", n.Payload)
+		}
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/notify"
 )
 
@@ -343,7 +344,7 @@ func derefInt(n *int) int {
 // RecordSent implements notify.Store.
 func (n *NotifyStore) RecordSent(ctx context.Context, id int64, messageID string, now time.Time) error {
 	now = dbtime.Of(now)
-	return n.outcome(ctx, id, `status = ?, provider_message_id = ?, sent_at = ?, attempts = attempts + 1, lease_until = NULL, last_error = '', updated_at = ?`,
+	return n.final(ctx, id, `status = ?, provider_message_id = ?, sent_at = ?, attempts = attempts + 1, lease_until = NULL, last_error = '', updated_at = ?`,
 		string(notify.Sent), messageID, now, now)
 }
 
@@ -355,9 +356,30 @@ func (n *NotifyStore) RecordRetry(ctx context.Context, id int64, next time.Time,
 
 // RecordFailed implements notify.Store.
 func (n *NotifyStore) RecordFailed(ctx context.Context, id int64, lastErr string, now time.Time) error {
-	return n.outcome(ctx, id, `status = ?, attempts = attempts + 1, lease_until = NULL, last_error = ?, updated_at = ?`,
+	return n.final(ctx, id, `status = ?, attempts = attempts + 1, lease_until = NULL, last_error = ?, updated_at = ?`,
 		string(notify.Failed), clip(lastErr, maxErrorLen), dbtime.Of(now))
 }
+
+// final records an outcome after which the delivery is not sent again by
+// the worker, and, in the same transaction, blanks a password-reset code
+// from its outbox row: the code is a secret that only the send needed. An
+// admin's retry of such a delivery then fails as unsendable instead of
+// sending a code that may have been used since.
+func (n *NotifyStore) final(ctx context.Context, id int64, set string, args ...any) error {
+	return n.s.Tx(ctx, func(tx *Store) error {
+		if err := (&NotifyStore{s: tx}).outcome(ctx, id, set, args...); err != nil {
+			return err
+		}
+		if err := tx.conn(ctx).Exec(`UPDATE notifications SET payload = ? WHERE event = ? AND id = (SELECT notification_id FROM notification_deliveries WHERE id = ?)`,
+			blankedCode, account.EventPasswordResetCode, id).Error; err != nil {
+			return fmt.Errorf("blank the reset code of delivery %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// blankedCode is a sent password-reset code's outbox payload.
+const blankedCode = `{"params":[]}`
 
 // Release implements notify.Store.
 func (n *NotifyStore) Release(ctx context.Context, id int64, now time.Time) error {
