@@ -160,11 +160,12 @@ func (w *Wallet) loadIfCold(ctx context.Context, op string, s *redis.Script, acc
 	if len(res) == 0 || res[0] != -1 {
 		return res, nil
 	}
-	bal, period, err := w.loader.LoadBalance(ctx, acct)
+	l, err := w.loader.LoadBalance(ctx, acct)
 	if err != nil {
 		return nil, unavailable(op+": load balance", err)
 	}
-	args[0] = strconv.FormatInt(int64(max(bal, 0)), 10) + ":" + strconv.FormatInt(int64(max(period, 0)), 10)
+	args[0] = strconv.FormatInt(int64(max(l.Balance, 0)), 10) + ":" + strconv.FormatInt(int64(max(l.Period, 0)), 10) +
+		":" + strconv.FormatInt(max(l.PeriodSeq, 0), 10)
 	res, err = s.Run(ctx, w.client, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, unavailable(op, err)

@@ -3,7 +3,10 @@ package walletsql_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/testenv"
 	"github.com/resayil/portal/pkg/wallet"
+	"github.com/resayil/portal/pkg/wallet/walletredis"
 	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/pkg/wallet/wallettest"
 )
@@ -43,7 +47,57 @@ func harness(t *testing.T, db *database.DB) wallettest.Harness {
 			}
 			return n
 		},
+		Alerts: func(t *testing.T, acct resayil.AccountID) []wallet.Alert { return alertsOf(t, db, acct) },
 	}
+}
+
+// alertsOf reads the account's balance alerts back from the outbox: the
+// kind from the event, the period from the dedupe key, the credits left
+// from a low alert's first parameter.
+func alertsOf(t testing.TB, db *database.DB, acct resayil.AccountID) []wallet.Alert {
+	t.Helper()
+	rows, err := db.SQL.Query(`SELECT event, dedupe_key, payload, audience FROM notifications WHERE account_id = ?`, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []wallet.Alert
+	for rows.Next() {
+		var event, key, payload, audience string
+		if err := rows.Scan(&event, &key, &payload, &audience); err != nil {
+			t.Fatal(err)
+		}
+		a := wallet.Alert{Account: acct}
+		switch event {
+		case wallet.EventCreditsLow:
+			a.Kind = wallet.AlertLow
+		case wallet.EventCreditsExhausted:
+			a.Kind = wallet.AlertExhausted
+		default:
+			t.Fatalf("outbox row %q of event %q", key, event)
+		}
+		seq, err := strconv.ParseInt(key[strings.LastIndexByte(key, ':')+1:], 10, 64)
+		if err != nil || key != a.Kind.Event()+":"+strconv.FormatInt(int64(acct), 10)+":"+strconv.FormatInt(seq, 10) || audience != "user" {
+			t.Fatalf("outbox row %q of audience %q, want <event>:<account>:<period> for the user", key, audience)
+		}
+		a.PeriodSeq = seq
+		var p struct{ Params []string }
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			t.Fatal(err)
+		}
+		if a.Kind == wallet.AlertLow && len(p.Params) > 0 {
+			n, err := strconv.ParseInt(p.Params[0], 10, 64)
+			if err != nil {
+				t.Fatalf("low alert params %q", p.Params)
+			}
+			a.Balance = resayil.Credits(n)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // newAccount inserts an accounts row: wallets has a foreign key to it.
@@ -126,15 +180,23 @@ func TestLoader_ExcludesGrantsNotAppliedLive(t *testing.T) {
 	db, _ := testenv.SQLite(t)
 	acct := newAccount(t, db)
 	l := walletsql.NewLoader(db)
-	if bal, period, err := l.LoadBalance(ctx, acct); err != nil || bal != 0 || period != 0 {
-		t.Fatalf("LoadBalance of an account with no wallet = %d, %d, %v; want 0, 0", bal, period, err)
+	if got, err := l.LoadBalance(ctx, acct); err != nil || got != (walletredis.Loaded{}) {
+		t.Fatalf("LoadBalance of an account with no wallet = %+v, %v; want zeros", got, err)
 	}
 	now := time.Now().UTC()
-	mustExec(t, db, `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, 700, 700, 0, ?)`, acct, now)
+	mustExec(t, db, `INSERT INTO wallets (account_id, balance_credits, period_credits, period_seq, held_credits, updated_at) VALUES (?, 600, 700, 2, 0, ?)`, acct, now)
+	// Applied: a grant of 500, a debit of 50. Pending: a grant of 200 and
+	// an admin debit of 50 (not live yet: the live wallet still has those
+	// 50, and the reconciler withdraws them).
 	mustExec(t, db, `INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, reason, live_applied_at, created_at)
-VALUES (?, 'payment:1', 'payment', 500, '', ?, ?), (?, 'payment:2', 'payment', 200, '', NULL, ?)`, acct, now, now, acct, now)
-	if bal, period, err := l.LoadBalance(ctx, acct); err != nil || bal != 500 || period != 700 {
-		t.Fatalf("LoadBalance = %d, %d, %v; want 500 (700 minus the pending 200), period 700", bal, period, err)
+VALUES (?, 'payment:1', 'payment', 500, '', ?, ?), (?, 'admin:d1', 'admin', -50, '', ?, ?),
+  (?, 'payment:2', 'payment', 200, '', NULL, ?), (?, 'admin:d2', 'admin', -50, '', NULL, ?)`,
+		acct, now, now, acct, now, now, acct, now, acct, now)
+	// The period's number leaves out the pending grant (Credit adds its
+	// one), not the pending debit (which starts no period).
+	want := walletredis.Loaded{Balance: 450, Period: 700, PeriodSeq: 1}
+	if got, err := l.LoadBalance(ctx, acct); err != nil || got != want {
+		t.Fatalf("LoadBalance = %+v, %v; want %+v (600 less the pending 200 plus the pending -50, period 700, seq 2 less one)", got, err, want)
 	}
 }
 
@@ -184,8 +246,8 @@ func TestCreditTx_RunsInTheCallersTransaction(t *testing.T) {
 		if b, err := w.Balance(ctx, acct); err != nil || b.Total != 300 || b.Period != 300 {
 			t.Fatalf("Balance = %+v, %v; want 300, period 300", b, err)
 		}
-		if bal, _, err := walletsql.NewLoader(db).LoadBalance(ctx, acct); err != nil || bal != 0 {
-			t.Fatalf("LoadBalance = %d, %v; want 0 (the grant is not live yet)", bal, err)
+		if got, err := walletsql.NewLoader(db).LoadBalance(ctx, acct); err != nil || got.Balance != 0 || got.PeriodSeq != 0 {
+			t.Fatalf("LoadBalance = %+v, %v; want balance 0, period 0 (the grant is not live yet)", got, err)
 		}
 		if ok, err := w.Credit(ctx, g); ok || err != nil {
 			t.Fatalf("Credit of a committed reference = %v, %v; want false, nil", ok, err)
