@@ -75,10 +75,11 @@ func onDuplicate(d migrations.Dialect) string {
 
 // Insert writes n, due at once, unless a row with its dedupe key exists,
 // and reports whether it inserted. A row for the audience "user" with an
-// Account and no User gets the account's user (its lowest id: the owner of
-// a personal account) as user_id and, when Locale is empty, that user's
-// locale; a team account has no such user and keeps user_id NULL (the
-// notifier finds its people by the account). now is stored as given.
+// Account and no User gets the account's user (the owner of a personal
+// account, uq_users_account) as user_id and, when Locale is empty, that
+// user's locale, as portal-api's billing rows do; a team account has no
+// such user and keeps user_id NULL and "en" (the notifier finds its
+// people by the account). now is stored as given.
 func Insert(ctx context.Context, ex Execer, d migrations.Dialect, n Notification, now time.Time) (bool, error) {
 	switch {
 	case n.DedupeKey == "" || len(n.DedupeKey) > 191:
@@ -105,9 +106,9 @@ func Insert(ctx context.Context, ex Execer, d migrations.Dialect, n Notification
 	userExpr, userArgs := "?", []any{user}
 	localeExpr, localeArgs := "?", []any{locale}
 	if n.Audience == AudienceUser && n.Account != 0 && n.User == 0 {
-		userExpr, userArgs = `(SELECT MIN(id) FROM users WHERE account_id = ?)`, []any{int64(n.Account)}
+		userExpr, userArgs = `(SELECT id FROM users WHERE account_id = ?)`, []any{int64(n.Account)}
 		if n.Locale == "" {
-			localeExpr = `COALESCE((SELECT locale FROM users WHERE account_id = ? ORDER BY id LIMIT 1), ?)`
+			localeExpr = `COALESCE((SELECT locale FROM users WHERE account_id = ?), ?)`
 			localeArgs = []any{int64(n.Account), locale}
 		}
 	}

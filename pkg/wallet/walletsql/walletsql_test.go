@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,4 +266,81 @@ func onEachBackend(t *testing.T, test func(t *testing.T, ctx context.Context, db
 			test(t, context.Background(), db)
 		})
 	}
+}
+
+// TestAlerts_OutboxRows: the rows the embedded wallet writes for the
+// balance alerts, as the notifier reads them, and the memo that spares a
+// flood of refusals their INSERT: once a period's exhausted row is
+// written, this process does not write it again (seen here by deleting
+// the row: a refusal does not bring it back), while another process,
+// without the memo, would (and the dedupe key keeps that once).
+func TestAlerts_OutboxRows(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, ctx context.Context, db *database.DB) {
+		const link = "https://portal.example/billing"
+		w := walletsql.New(db, walletsql.Config{TopUpURL: link})
+		acct := newAccount(t, db)
+		if _, err := w.Credit(ctx, wallet.Grant{Reference: "payment:1", Account: acct, Amount: 100}); err != nil {
+			t.Fatal(err)
+		}
+		payloads := func() map[string]string {
+			t.Helper()
+			rows, err := db.SQL.Query(`SELECT dedupe_key, payload FROM notifications WHERE account_id = ?`, acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[string]string{}
+			for rows.Next() {
+				var k, p string
+				if err := rows.Scan(&k, &p); err != nil {
+					t.Fatal(err)
+				}
+				out[k] = p
+			}
+			return out
+		}
+		key := func(event string, seq int) string { return fmt.Sprintf("%s:%d:%d", event, acct, seq) }
+		refuse := func(id string, w *walletsql.Wallet) {
+			t.Helper()
+			_, err := w.Reserve(ctx, wallet.Hold{RequestID: id, Account: acct, Amount: 5, MinAmount: 5, AlertOnRefusal: true})
+			if resayil.ErrorCode(err) != resayil.EINSUFFICIENTCREDITS {
+				t.Fatalf("Reserve = %v, want a refusal", err)
+			}
+		}
+		if _, err := w.Settle(ctx, wallet.Settlement{RequestID: "a", Account: acct, Cost: 81}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Settle(ctx, wallet.Settlement{RequestID: "b", Account: acct, Cost: 19}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			key("credits_low", 1):       `{"params":["19","` + link + `"]}`,
+			key("credits_exhausted", 1): `{"params":["` + link + `"]}`,
+		}
+		if got := payloads(); !maps.Equal(got, want) {
+			t.Fatalf("outbox %v, want %v", got, want)
+		}
+		mustExec(t, db, `DELETE FROM notifications WHERE dedupe_key = ?`, key("credits_exhausted", 1))
+		refuse("r1", w)
+		delete(want, key("credits_exhausted", 1))
+		if got := payloads(); !maps.Equal(got, want) {
+			t.Fatalf("outbox after a refusal this process knows of %v, want %v", got, want)
+		}
+		other := walletsql.New(db, walletsql.Config{TopUpURL: link})
+		refuse("r2", other)
+		refuse("r3", other)
+		want[key("credits_exhausted", 1)] = `{"params":["` + link + `"]}`
+		if got := payloads(); !maps.Equal(got, want) {
+			t.Fatalf("outbox after another process's refusals %v, want %v", got, want)
+		}
+		// A grant: period 2, where the refusal alerts anew.
+		if _, err := w.Credit(ctx, wallet.Grant{Reference: "payment:2", Account: acct, Amount: 3}); err != nil {
+			t.Fatal(err)
+		}
+		refuse("r4", w)
+		want[key("credits_exhausted", 2)] = `{"params":["` + link + `"]}`
+		if got := payloads(); !maps.Equal(got, want) {
+			t.Fatalf("outbox in period 2 %v, want %v", got, want)
+		}
+	})
 }
