@@ -19,9 +19,11 @@
 // the transaction rolls back, debit or grant included, and the first
 // outcome is reported. Nothing relies on a read-then-write check.
 //
-// Tables: wallets (balance_credits, held_credits), wallet_holds (one row per
-// live hold, with its lease expiry), credit_ledger, usage_records; see
-// migrations/*/00001_init.sql.
+// Tables: wallets (balance_credits, held_credits, period_credits,
+// period_seq), wallet_holds (one row per live hold, with its lease expiry),
+// credit_ledger, usage_records, and notifications for the balance alerts
+// (alert.go, docs/adr/0014-balance-alerts-once-per-period.md); see
+// migrations/*/00001_init.sql and later.
 package walletsql
 
 import (
