@@ -158,4 +158,3 @@ func (p *Publisher) Handler() http.Handler {
 		_, _ = w.Write(b)
 	})
 }
-
