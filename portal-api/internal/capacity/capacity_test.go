@@ -69,7 +69,7 @@ func TestRead_RedisMergesTwoGateways(t *testing.T) {
 			{URL: "http://gpu2:11434", Health: capacity.HealthHealthy, Reports: 2, Healthy: 2, SlotsInUse: 1, SlotsTotal: 2},
 		},
 		QueueDepth: 1, QueueByTier: map[string]int{"basic": 1},
-		Failover:   capacity.FailoverOn,
+		Failover: capacity.FailoverOn,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("overview (-want +got):\n%s", diff)
