@@ -94,6 +94,11 @@ func FailoverOn(c Cloud) bool {
 // Key is the Redis key of gateway's heartbeat under the deployment prefix.
 func Key(prefix, gateway string) string { return prefix + KeySpace + gateway }
 
+// IndexKey is the Redis set of the gateway ids that published under the
+// deployment prefix, so that a reader finds their keys without scanning
+// the whole key space (a wallet key per account).
+func IndexKey(prefix string) string { return prefix + "resayil:gateway:heartbeats" }
+
 // Encode returns s as JSON with its Version set.
 func Encode(s Snapshot) ([]byte, error) {
 	s.Version = Version

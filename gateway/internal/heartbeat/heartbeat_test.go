@@ -144,6 +144,9 @@ func TestRedis_HeartbeatReflectsHostGoingUnhealthy(t *testing.T) {
 	if n, err := r.Client.Exists(ctx, heartbeat.Key(g.Prefix, "gw-a")).Result(); err != nil || n != 0 {
 		t.Fatalf("heartbeat still stored after a clean shutdown: %d, %v", n, err)
 	}
+	if ids := r.Client.SMembers(ctx, heartbeat.IndexKey(g.Prefix)).Val(); len(ids) != 0 {
+		t.Fatalf("gateway still indexed after a clean shutdown: %v", ids)
+	}
 }
 
 func getStatus(t *testing.T, g *gatewaytest.Gateway) heartbeat.Snapshot {

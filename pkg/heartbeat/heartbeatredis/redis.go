@@ -1,13 +1,14 @@
 // Package heartbeatredis stores gateway heartbeats in Redis: one key per
 // gateway, written with a TTL a few publishing intervals long, so a
-// gateway that stops publishing disappears by itself.
+// gateway that stops publishing disappears by itself, and a set of the
+// gateway ids (heartbeat.IndexKey) through which readers find the keys
+// without scanning the key space.
 package heartbeatredis
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,13 +17,21 @@ import (
 )
 
 // Publish writes s under its gateway's key, replacing the previous one, to
-// expire after ttl.
+// expire after ttl, and lists the gateway in the index (whose own TTL each
+// publication extends, so it goes once every gateway has stopped).
 func Publish(ctx context.Context, c redis.Cmdable, prefix string, s heartbeat.Snapshot, ttl time.Duration) error {
 	b, err := heartbeat.Encode(s)
 	if err != nil {
 		return err
 	}
-	if err := c.Set(ctx, heartbeat.Key(prefix, s.Gateway), b, ttl).Err(); err != nil {
+	idx := heartbeat.IndexKey(prefix)
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, heartbeat.Key(prefix, s.Gateway), b, ttl)
+		p.SAdd(ctx, idx, s.Gateway)
+		p.PExpire(ctx, idx, ttl)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("publish heartbeat: %w", err)
 	}
 	return nil
@@ -31,32 +40,33 @@ func Publish(ctx context.Context, c redis.Cmdable, prefix string, s heartbeat.Sn
 // Remove deletes gateway's heartbeat (a clean shutdown: the portal stops
 // counting the gateway at once instead of after the TTL).
 func Remove(ctx context.Context, c redis.Cmdable, prefix, gateway string) error {
-	return c.Del(ctx, heartbeat.Key(prefix, gateway)).Err()
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, heartbeat.Key(prefix, gateway))
+		p.SRem(ctx, heartbeat.IndexKey(prefix), gateway)
+		return nil
+	})
+	return err
 }
 
 // Read returns every heartbeat stored under prefix, fresh or not (the
-// caller judges freshness by its own clock), and the number of keys it
-// skipped as unreadable (a format it does not know, a damaged value).
-// Keys that expire between the scan and the read are simply absent.
-func Read(ctx context.Context, c redis.UniversalClient, prefix string) ([]heartbeat.Snapshot, int, error) {
-	match := escapeGlob(heartbeat.Key(prefix, "")) + "*"
-	var keys []string
-	iter := c.Scan(ctx, 0, match, 100).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
+// caller judges freshness by its own clock), and the number it skipped as
+// unreadable (a format it does not know, a damaged value). Gateways whose
+// key has expired are dropped from the index.
+func Read(ctx context.Context, c redis.Cmdable, prefix string) ([]heartbeat.Snapshot, int, error) {
+	idx := heartbeat.IndexKey(prefix)
+	ids, err := c.SMembers(ctx, idx).Result()
+	if err != nil {
+		return nil, 0, fmt.Errorf("list heartbeats: %w", err)
 	}
-	if err := iter.Err(); err != nil {
-		return nil, 0, fmt.Errorf("scan heartbeats: %w", err)
-	}
-	if len(keys) == 0 {
+	if len(ids) == 0 {
 		return nil, 0, nil
 	}
 	// One GET per key in one pipeline rather than MGET, which Redis
 	// Cluster refuses across hash slots.
-	cmds := make([]*redis.StringCmd, len(keys))
-	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Get(ctx, k)
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, heartbeat.Key(prefix, id))
 		}
 		return nil
 	})
@@ -64,10 +74,12 @@ func Read(ctx context.Context, c redis.UniversalClient, prefix string) ([]heartb
 		return nil, 0, fmt.Errorf("read heartbeats: %w", err)
 	}
 	var out []heartbeat.Snapshot
+	var gone []any
 	skipped := 0
-	for _, cmd := range cmds {
+	for i, cmd := range cmds {
 		b, err := cmd.Bytes()
 		if errors.Is(err, redis.Nil) {
+			gone = append(gone, ids[i])
 			continue
 		}
 		if err != nil {
@@ -80,19 +92,9 @@ func Read(ctx context.Context, c redis.UniversalClient, prefix string) ([]heartb
 		}
 		out = append(out, s)
 	}
-	return out, skipped, nil
-}
-
-// escapeGlob quotes the characters SCAN's MATCH treats as a pattern, so a
-// prefix such as "a*" matches only itself.
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '*', '?', '[', ']', '\\', '^', '-':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
+	if len(gone) > 0 {
+		// Best effort: a gateway that publishes again re-adds itself.
+		_ = c.SRem(ctx, idx, gone...).Err()
 	}
-	return b.String()
+	return out, skipped, nil
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/resayil/portal/pkg/testenv"
 )
 
-// A prefix with glob characters matches only itself: another deployment
-// whose prefix the pattern would match is not read.
-func TestRead_PrefixIsLiteral(t *testing.T) {
+// Read finds the heartbeats of its prefix through the index, not another
+// deployment's (a prefix a glob would confuse with it); each key has the
+// TTL given, and a removed or expired gateway leaves the index.
+func TestPublishReadRemove(t *testing.T) {
 	r := testenv.Redis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -35,5 +36,19 @@ func TestRead_PrefixIsLiteral(t *testing.T) {
 	}
 	if got, _, err := heartbeatredis.Read(ctx, r.Client, mine); err != nil || len(got) != 1 || got[0].Gateway != "b" {
 		t.Fatalf("after Remove: %+v, %v", got, err)
+	}
+	// b's key expires (deleted here, as its TTL would): Read drops it from
+	// the index.
+	if err := r.Client.Del(ctx, heartbeat.Key(mine, "b")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := heartbeatredis.Read(ctx, r.Client, mine); err != nil || len(got) != 0 {
+		t.Fatalf("after expiry: %+v, %v", got, err)
+	}
+	if ids := r.Client.SMembers(ctx, heartbeat.IndexKey(mine)).Val(); len(ids) != 0 {
+		t.Fatalf("index after expiry: %v", ids)
+	}
+	if ttl := r.Client.PTTL(ctx, heartbeat.IndexKey(other)).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("index TTL %s", ttl)
 	}
 }

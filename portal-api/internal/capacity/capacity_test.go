@@ -88,7 +88,11 @@ func TestRead_StaleHeartbeatIsUnknown(t *testing.T) {
 	if got := reader.Read(testContext(t)); got.Status != capacity.StatusOK || len(got.Gateways) != 1 {
 		t.Fatalf("fresh heartbeat: %+v", got)
 	}
-	if err := r.Client.Set(testContext(t), heartbeat.Key(r.Prefix, "gw-old-release"), `{"version":99,"gateway":"gw-old-release"}`, time.Minute).Err(); err != nil {
+	// A gateway of a later release, whose format this portal does not know.
+	if err := r.Client.Set(testContext(t), heartbeat.Key(r.Prefix, "gw-new-release"), `{"version":99,"gateway":"gw-new-release"}`, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client.SAdd(testContext(t), heartbeat.IndexKey(r.Prefix), "gw-new-release").Err(); err != nil {
 		t.Fatal(err)
 	}
 	now = t0.Add(15*time.Second + time.Millisecond)
@@ -99,7 +103,7 @@ func TestRead_StaleHeartbeatIsUnknown(t *testing.T) {
 		t.Fatalf("overview (-want +got):\n%s", diff)
 	}
 	// Once the key's TTL ran out there is nothing to report at all.
-	if err := r.Client.Del(testContext(t), heartbeat.Key(r.Prefix, "gw-a"), heartbeat.Key(r.Prefix, "gw-old-release")).Err(); err != nil {
+	if err := r.Client.Del(testContext(t), heartbeat.Key(r.Prefix, "gw-a"), heartbeat.Key(r.Prefix, "gw-new-release")).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(capacity.Unknown(now, 15*time.Second), reader.Read(testContext(t))); diff != "" {
