@@ -16,9 +16,15 @@ import (
 	"github.com/resayil/portal/pkg/heartbeat"
 )
 
+// IndexTTL is the least the index of gateway ids lives after a gateway
+// publishes.
+const IndexTTL = time.Hour
+
 // Publish writes s under its gateway's key, replacing the previous one, to
-// expire after ttl, and lists the gateway in the index (whose own TTL each
-// publication extends, so it goes once every gateway has stopped).
+// expire after ttl, and lists the gateway in the index. The index lives
+// IndexTTL past the latest publication (at least ttl), so that a gateway
+// publishing with a short TTL never expires the index under one
+// publishing with a longer one; ids whose key expired are pruned by Read.
 func Publish(ctx context.Context, c redis.Cmdable, prefix string, s heartbeat.Snapshot, ttl time.Duration) error {
 	b, err := heartbeat.Encode(s)
 	if err != nil {
@@ -28,7 +34,7 @@ func Publish(ctx context.Context, c redis.Cmdable, prefix string, s heartbeat.Sn
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, heartbeat.Key(prefix, s.Gateway), b, ttl)
 		p.SAdd(ctx, idx, s.Gateway)
-		p.PExpire(ctx, idx, ttl)
+		p.PExpire(ctx, idx, max(ttl, IndexTTL))
 		return nil
 	})
 	if err != nil {
