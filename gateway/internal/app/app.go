@@ -20,6 +20,7 @@ import (
 
 	"github.com/resayil/portal/gateway/internal/admission"
 	"github.com/resayil/portal/gateway/internal/capacity/capacityredis"
+	"github.com/resayil/portal/gateway/internal/heartbeat"
 	"github.com/resayil/portal/gateway/internal/keyauth"
 	"github.com/resayil/portal/gateway/internal/keystore"
 	"github.com/resayil/portal/gateway/internal/metrics"
@@ -57,6 +58,8 @@ type App struct {
 	Chat    *server.Chat
 	// Router routes admitted requests (slots, queue, failover, budget).
 	Router *routing.Router
+	// Heartbeat publishes the routing snapshot for the admin console.
+	Heartbeat *heartbeat.Publisher
 	// Usage is the Redis-mode usage writer (nil in embedded mode).
 	Usage *usage.Writer
 	// redisSlots is the Redis capacity store (nil in embedded mode).
@@ -139,6 +142,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	a.Metrics.Routing(a.Router)
+	a.heartbeat()
 	if a.batch != nil {
 		a.batch.Capacity = a.redisSlots
 		a.store = a.batch
@@ -248,7 +252,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready func(net
 		}
 		addr := mln.Addr().String()
 		a.metricsAddr.Store(&addr)
-		msrv = &http.Server{Handler: a.Metrics.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		msrv = &http.Server{Handler: a.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = msrv.Serve(mln) }()
 	}
 	errc := make(chan error, 1)
@@ -324,7 +328,8 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 		if err != nil {
 			a.log.Error("account events stopped", "err", err)
 		}
-	}}, worker{name: "routing", run: a.Router.Run})
+	}}, worker{name: "routing", run: a.Router.Run},
+		worker{name: "heartbeat", run: a.Heartbeat.Run, close: a.Heartbeat.Close})
 	for _, w := range a.workers {
 		if w.run == nil {
 			continue

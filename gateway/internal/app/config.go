@@ -53,6 +53,12 @@ type Config struct {
 	KeyCacheTTL        time.Duration `env:"KEY_CACHE_TTL" envDefault:"30s"`
 	// EventPollInterval is how often embedded mode polls account events.
 	EventPollInterval time.Duration `env:"EVENT_POLL_INTERVAL" envDefault:"1s"`
+	// GatewayID names this process in its heartbeat (default: the host
+	// name and a random suffix).
+	GatewayID string `env:"GATEWAY_ID"`
+	// HeartbeatInterval spaces the Redis heartbeats the admin console
+	// reads; each lives three intervals.
+	HeartbeatInterval time.Duration `env:"GATEWAY_HEARTBEAT_INTERVAL" envDefault:"5s"`
 }
 
 // LocalHost is one local Ollama host and its parallel slots.
@@ -161,10 +167,14 @@ func (c *Config) Validate() error {
 		"UPSTREAM_IDLE_TIMEOUT": c.IdleTimeout, "HOLD_LEASE": c.HoldLease, "USAGE_FLUSH_INTERVAL": c.UsageFlushInterval,
 		"KEY_CACHE_TTL": c.KeyCacheTTL, "EVENT_POLL_INTERVAL": c.EventPollInterval,
 		"QUEUE_TIMEOUT": c.QueueTimeout, "QUEUE_AGING": c.QueueAging, "UPSTREAM_HEALTH_INTERVAL": c.HealthInterval,
+		"GATEWAY_HEARTBEAT_INTERVAL": c.HeartbeatInterval,
 	} {
 		if d <= 0 {
 			return config.Invalid(name, "must be a positive duration, got %s", d)
 		}
+	}
+	if strings.ContainsAny(c.GatewayID, "*?[]{} \t\n") || len(c.GatewayID) > 100 {
+		return config.Invalid("GATEWAY_ID", "must be at most 100 characters without spaces, braces or *?[], got %q", c.GatewayID)
 	}
 	if c.HoldLease < 3*time.Second {
 		return config.Invalid("HOLD_LEASE", "must be at least 3s, got %s", c.HoldLease)

@@ -17,6 +17,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/capacity"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/usage"
 )
@@ -58,6 +59,9 @@ type Deps struct {
 	// Notifications serve the notifications admin routes and the
 	// WhatsApp webhook.
 	Notifications NotificationDeps
+	// Capacity reads the gateways' heartbeats for the admin console; nil
+	// answers "unknown".
+	Capacity *capacity.Reader
 }
 
 // New builds the portal's Fiber app with every route.
@@ -100,6 +104,7 @@ func New(d Deps) *fiber.App {
 		gateway:  d.GatewayURL,
 
 		notifications: d.Notifications,
+		capacity:      d.Capacity,
 	}
 	mount(app, h)
 	return app
@@ -121,4 +126,5 @@ type handlers struct {
 	gateway  string
 
 	notifications NotificationDeps
+	capacity      *capacity.Reader
 }

@@ -58,6 +58,8 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/usage/requests.csv", true, scoped((*handlers).usageExport)},
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
+	// Live capacity from the gateways' heartbeats; never fails.
+	{fiber.MethodGet, "/api/v1/admin/capacity", true, adminOnly((*handlers).getCapacity)},
 
 	// Notifications: Meta's WhatsApp webhook (handshake and signed
 	// statuses), and the outbox, its deliveries and the notifier for admins.

@@ -208,6 +208,7 @@ func (a *App) build(opts Options) error {
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
 		Notifications:  a.notificationDeps(),
+		Capacity:       a.capacityReader(opts.Now),
 	})
 	return nil
 }

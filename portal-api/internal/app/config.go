@@ -18,6 +18,7 @@ import (
 type Config struct {
 	config.Common
 	NotifyConfig
+	CapacityConfig
 	Addr          string        `env:"PORTAL_ADDR" envDefault:":8081"`
 	JWTSecret     config.Secret `env:"JWT_SECRET"`
 	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`
@@ -174,6 +175,9 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(c.MyFatoorahBaseURL, "https://") {
 			return config.Invalid("MYFATOORAH_BASE_URL", "must be https in production, got %q", c.MyFatoorahBaseURL)
 		}
+	}
+	if err := c.validateCapacity(); err != nil {
+		return err
 	}
 	return c.validateNotify(c.IsProduction())
 }
