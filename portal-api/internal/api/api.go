@@ -15,6 +15,7 @@ import (
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
+	"github.com/resayil/portal/portal-api/internal/admin"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
 	"github.com/resayil/portal/portal-api/internal/ledger"
@@ -58,6 +59,8 @@ type Deps struct {
 	// Notifications serve the notifications admin routes and the
 	// WhatsApp webhook.
 	Notifications NotificationDeps
+	// Admin serves the admin console's accounts and users.
+	Admin *admin.Service
 }
 
 // New builds the portal's Fiber app with every route.
@@ -100,6 +103,7 @@ func New(d Deps) *fiber.App {
 		gateway:  d.GatewayURL,
 
 		notifications: d.Notifications,
+		admin:         d.Admin,
 	}
 	mount(app, h)
 	return app
@@ -121,4 +125,5 @@ type handlers struct {
 	gateway  string
 
 	notifications NotificationDeps
+	admin         *admin.Service
 }

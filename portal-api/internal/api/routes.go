@@ -59,6 +59,12 @@ var routes = []route{
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
 
+	// The admin console: accounts and users, an account's page and ledger.
+	{fiber.MethodGet, "/api/v1/admin/accounts", true, adminOnly((*handlers).listAdminAccounts)},
+	{fiber.MethodGet, "/api/v1/admin/accounts/:id", true, adminOnly((*handlers).getAdminAccount)},
+	{fiber.MethodGet, "/api/v1/admin/accounts/:id/ledger", true, adminOnly((*handlers).getAdminLedger)},
+	{fiber.MethodGet, "/api/v1/admin/users", true, adminOnly((*handlers).listAdminUsers)},
+
 	// Notifications: Meta's WhatsApp webhook (handshake and signed
 	// statuses), and the outbox, its deliveries and the notifier for admins.
 	{fiber.MethodGet, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappHandshake},

@@ -24,6 +24,7 @@ import (
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 	"github.com/resayil/portal/portal-api/internal/account"
+	"github.com/resayil/portal/portal-api/internal/admin"
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
@@ -208,6 +209,7 @@ func (a *App) build(opts Options) error {
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
 		Notifications:  a.notificationDeps(),
+		Admin:          admin.New(a.Store, opts.Now),
 	})
 	return nil
 }
