@@ -478,7 +478,9 @@ func sqliteSchema(t *testing.T, db *sql.DB) map[string]tableSchema {
 	for _, name := range queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> ?`, migrations.VersionTable) {
 		ts := tableSchema{Unique: map[string][]string{}, Index: map[string][]string{}}
 
-		rows, err := db.Query(`SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid`, name)
+		// table_xinfo, not table_info: it lists generated columns too
+		// (users.phone_reversed).
+		rows, err := db.Query(`SELECT name, type, "notnull", pk FROM pragma_table_xinfo(?) ORDER BY cid`, name)
 		if err != nil {
 			t.Fatalf("table_info(%s): %v", name, err)
 		}

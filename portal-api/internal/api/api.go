@@ -15,6 +15,7 @@ import (
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
+	"github.com/resayil/portal/portal-api/internal/admin"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
 	"github.com/resayil/portal/portal-api/internal/capacity"
@@ -62,6 +63,8 @@ type Deps struct {
 	// Capacity reads the gateways' heartbeats for the admin console; nil
 	// answers "unknown".
 	Capacity *capacity.Reader
+	// Admin serves the admin console's accounts and users.
+	Admin *admin.Service
 }
 
 // New builds the portal's Fiber app with every route.
@@ -105,6 +108,7 @@ func New(d Deps) *fiber.App {
 
 		notifications: d.Notifications,
 		capacity:      d.Capacity,
+		admin:         d.Admin,
 	}
 	mount(app, h)
 	return app
@@ -127,4 +131,5 @@ type handlers struct {
 
 	notifications NotificationDeps
 	capacity      *capacity.Reader
+	admin         *admin.Service
 }

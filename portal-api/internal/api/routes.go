@@ -61,6 +61,12 @@ var routes = []route{
 	// Live capacity from the gateways' heartbeats; never fails.
 	{fiber.MethodGet, "/api/v1/admin/capacity", true, adminOnly((*handlers).getCapacity)},
 
+	// The admin console: accounts and users, an account's page and ledger.
+	{fiber.MethodGet, "/api/v1/admin/accounts", true, adminOnly((*handlers).listAdminAccounts)},
+	{fiber.MethodGet, "/api/v1/admin/accounts/:id", true, adminOnly((*handlers).getAdminAccount)},
+	{fiber.MethodGet, "/api/v1/admin/accounts/:id/ledger", true, adminOnly((*handlers).getAdminLedger)},
+	{fiber.MethodGet, "/api/v1/admin/users", true, adminOnly((*handlers).listAdminUsers)},
+
 	// Notifications: Meta's WhatsApp webhook (handshake and signed
 	// statuses), and the outbox, its deliveries and the notifier for admins.
 	{fiber.MethodGet, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappHandshake},

@@ -24,6 +24,7 @@ import (
 	"github.com/resayil/portal/pkg/ratelimit/ratelimitredis"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 	"github.com/resayil/portal/portal-api/internal/account"
+	"github.com/resayil/portal/portal-api/internal/admin"
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
@@ -209,6 +210,7 @@ func (a *App) build(opts Options) error {
 		GatewayURL:     a.cfg.GatewayPublicURL,
 		Notifications:  a.notificationDeps(),
 		Capacity:       a.capacityReader(opts.Now),
+		Admin:          admin.New(a.Store, opts.Now),
 	})
 	return nil
 }
