@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes present what `make test` needs beyond Go: MariaDB (127.0.0.1:3306,
 # root without password) and Redis (127.0.0.1:6379), started when they are
-# not answering, and docker-compose (pkg/deploy validates
-# docker-compose.yml with it), each installed from Debian's packages first
-# when absent. Tests never skip a missing service or tool: this script makes
+# not answering, docker-compose (pkg/deploy validates docker-compose.yml
+# with it) and fail2ban (pkg/authlog's tests run fail2ban-regex and a
+# foreground fail2ban-server over the project's filter and jails), each
+# installed from Debian's packages first when absent. Tests never skip a missing service or tool: this script makes
 # it present, or fails.
 set -euo pipefail
 
@@ -65,4 +66,14 @@ if ! command -v docker-compose >/dev/null; then
 	log "installing docker-compose"
 	apt_install docker-compose
 	command -v docker-compose >/dev/null || { log "docker-compose did not install"; exit 1; }
+fi
+
+# Only the programs: the tests run fail2ban-server in the foreground with
+# their own configuration and socket, never the system's daemon (on a host
+# with an init system, installing the package starts that daemon with
+# Debian's default sshd jail, as it would for any administrator).
+if ! command -v fail2ban-regex >/dev/null || ! command -v fail2ban-server >/dev/null; then
+	log "installing fail2ban"
+	apt_install fail2ban
+	command -v fail2ban-server >/dev/null || { log "fail2ban did not install"; exit 1; }
 fi
