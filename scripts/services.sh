@@ -2,10 +2,11 @@
 # Makes present what `make test` needs beyond Go: MariaDB (127.0.0.1:3306,
 # root without password) and Redis (127.0.0.1:6379), started when they are
 # not answering, docker-compose (pkg/deploy validates docker-compose.yml
-# with it) and fail2ban (pkg/authlog's tests run fail2ban-regex and a
-# foreground fail2ban-server over the project's filter and jails), each
-# installed from Debian's packages first when absent. Tests never skip a missing service or tool: this script makes
-# it present, or fails.
+# with it), fail2ban and curl (tests run fail2ban-regex and a foreground
+# fail2ban-server over deploy/fail2ban, whose action calls portal-api with
+# curl), each installed from Debian's packages first when absent. Tests
+# never skip a missing service or tool: this script makes it present, or
+# fails.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -76,4 +77,9 @@ if ! command -v fail2ban-regex >/dev/null || ! command -v fail2ban-server >/dev/
 	log "installing fail2ban"
 	apt_install fail2ban
 	command -v fail2ban-server >/dev/null || { log "fail2ban did not install"; exit 1; }
+fi
+# The project's fail2ban action calls portal-api with curl.
+if ! command -v curl >/dev/null; then
+	log "installing curl"
+	apt_install curl
 fi

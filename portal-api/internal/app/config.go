@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/clientip"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
@@ -223,21 +224,9 @@ func (c *Config) Origins() []string {
 
 // ProxyPrefixes parses TrustedProxies.
 func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range strings.Split(c.TrustedProxies, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, config.Invalid("TRUSTED_PROXIES", "must be a comma-separated list of IP addresses or CIDRs, got %q", s)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	out, err := clientip.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return nil, config.Invalid("TRUSTED_PROXIES", "%v", err)
 	}
 	return out, nil
 }
