@@ -3,8 +3,8 @@ package ipban_test
 import (
 	"context"
 	"errors"
-	"strconv"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
