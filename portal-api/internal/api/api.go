@@ -11,12 +11,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/portal-api/internal/account"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ipban"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/usage"
 )
@@ -53,6 +55,14 @@ type Deps struct {
 	Catalog *catalog.File
 	// GatewayURL is the gateway's public base URL, for GET /api/v1/config.
 	GatewayURL string
+	// InternalToken authenticates the internal routes (fail2ban's ban
+	// reports, recorded by IPBans); empty, or without IPBans, they answer
+	// 403.
+	InternalToken string
+	IPBans        *ipban.Alerts
+	// AuthFailures gets a line per wrong internal token (the account
+	// service writes the rest); nil writes none.
+	AuthFailures *authlog.Logger
 }
 
 // New builds the portal's Fiber app with every route.
@@ -81,17 +91,22 @@ func New(d Deps) *fiber.App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handlers{
-		accounts: d.Accounts,
-		keys:     d.Keys,
-		billing:  d.Billing,
-		ledger:   d.Ledger,
-		usage:    d.Usage,
-		log:      log,
-		secure:   d.SecureCookies,
-		ips:      ipResolver{trusted: d.TrustedProxies},
-		returns:  returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
-		catalog:  d.Catalog,
-		gateway:  d.GatewayURL,
+		accounts:     d.Accounts,
+		keys:         d.Keys,
+		billing:      d.Billing,
+		ledger:       d.Ledger,
+		usage:        d.Usage,
+		log:          log,
+		secure:       d.SecureCookies,
+		ips:          ipResolver{trusted: d.TrustedProxies},
+		returns:      returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
+		catalog:      d.Catalog,
+		gateway:      d.GatewayURL,
+		ipBans:       d.IPBans,
+		authFailures: d.AuthFailures,
+	}
+	if d.IPBans != nil {
+		h.internal = newInternalToken(d.InternalToken)
 	}
 	mount(app, h)
 	return app
@@ -110,4 +125,8 @@ type handlers struct {
 	returns  returnThrottle
 	catalog  *catalog.File
 	gateway  string
+	// internal, ipBans and authFailures serve the internal routes.
+	internal     internalToken
+	ipBans       *ipban.Alerts
+	authFailures *authlog.Logger
 }

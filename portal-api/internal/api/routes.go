@@ -54,6 +54,9 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/usage/requests.csv", true, scoped((*handlers).usageExport)},
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
+
+	// The host's tools, with RESAYIL_INTERNAL_TOKEN instead of a session.
+	{fiber.MethodPost, "/api/v1/internal/ip-banned", false, internalOnly((*handlers).ipBanned)},
 }
 
 func mount(app *fiber.App, h *handlers) {

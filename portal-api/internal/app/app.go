@@ -16,7 +16,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
@@ -27,6 +29,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ipban"
 	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/store"
@@ -54,6 +57,10 @@ type App struct {
 	// Catalog is the gateway's model catalog file (RESAYIL_MODELS_FILE),
 	// re-read when it changes and on ReloadCatalog.
 	Catalog *catalog.File
+	// AuthLog is the auth-failure log (RESAYIL_AUTH_FAILURE_LOG; nil when
+	// off); IPBans records fail2ban's bans as admin alerts.
+	AuthLog *authlog.Logger
+	IPBans  *ipban.Alerts
 }
 
 // Options replace parts of the program that tests need to control. The
@@ -139,6 +146,11 @@ func (a *App) build(opts Options) error {
 			return err
 		}
 	}
+	// Stamped with the wall clock, not opts.Now: fail2ban reads the times.
+	if a.AuthLog, err = authlog.Open(a.cfg.AuthFailureLog, authlog.Options{Logger: a.log}); err != nil {
+		return config.Invalid("AUTH_FAILURE_LOG", "%v", err)
+	}
+	a.IPBans = ipban.New(a.DB, opts.Now)
 	a.Accounts, err = account.New(account.Config{
 		Store:         a.Store,
 		Hasher:        account.Hasher{Cost: a.cfg.BcryptCost},
@@ -150,6 +162,7 @@ func (a *App) build(opts Options) error {
 		HashGate:      opts.HashGate,
 		Now:           opts.Now,
 		Logger:        a.log,
+		AuthFailures:  a.AuthLog,
 	})
 	if err != nil {
 		return err
@@ -181,6 +194,9 @@ func (a *App) build(opts Options) error {
 		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
+		InternalToken:  a.cfg.InternalToken.Reveal(),
+		IPBans:         a.IPBans,
+		AuthFailures:   a.AuthLog,
 	})
 	return nil
 }
@@ -249,8 +265,9 @@ func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 
-// Close releases connections.
+// Close releases connections and the auth-failure log.
 func (a *App) Close() {
+	_ = a.AuthLog.Close()
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

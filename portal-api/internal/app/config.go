@@ -75,7 +75,17 @@ type Config struct {
 	// GatewayPublicURL is the gateway's public base URL, shown in the web
 	// app's code examples (GET /api/v1/config).
 	GatewayPublicURL string `env:"GATEWAY_PUBLIC_URL" envDefault:"http://localhost:8080/v1"`
+	// AuthFailureLog is the file that gets a line per failed login,
+	// refresh, reset code or internal token (pkg/authlog), for fail2ban;
+	// empty writes none.
+	AuthFailureLog string `env:"AUTH_FAILURE_LOG"`
+	// InternalToken authenticates the internal endpoints
+	// (/api/v1/internal/…, fail2ban's ban reports); empty turns them off.
+	InternalToken config.Secret `env:"INTERNAL_TOKEN"`
 }
+
+// MinInternalToken is the shortest RESAYIL_INTERNAL_TOKEN accepted.
+const MinInternalToken = 32
 
 // CatalogCheckInterval is how often, at most, portal-api looks whether the
 // model catalog file changed.
@@ -133,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingCheckouts < 1 || c.MaxPendingCheckouts > 100 {
 		return config.Invalid("MAX_PENDING_CHECKOUTS", "must be a whole number from 1 to 100, got %d", c.MaxPendingCheckouts)
+	}
+	if c.InternalToken != "" && len(c.InternalToken) < MinInternalToken {
+		return config.Invalid("INTERNAL_TOKEN", "must be at least %d bytes (openssl rand -hex 32), or empty to turn the internal endpoints off", MinInternalToken)
 	}
 	if c.IsProduction() {
 		if len(c.JWTSecret) < 32 {
