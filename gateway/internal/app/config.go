@@ -1,11 +1,13 @@
 package app
 
 import (
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/resayil/portal/pkg/clientip"
 	"github.com/resayil/portal/pkg/config"
 )
 
@@ -53,6 +55,23 @@ type Config struct {
 	KeyCacheTTL        time.Duration `env:"KEY_CACHE_TTL" envDefault:"30s"`
 	// EventPollInterval is how often embedded mode polls account events.
 	EventPollInterval time.Duration `env:"EVENT_POLL_INTERVAL" envDefault:"1s"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For names the client, as portal-api reads it
+	// (pkg/clientip); the client's address is what the auth-failure log
+	// records and fail2ban bans.
+	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// AuthFailureLog is the file that gets a line per refused API key
+	// (pkg/authlog), for fail2ban; empty writes none.
+	AuthFailureLog string `env:"AUTH_FAILURE_LOG"`
+}
+
+// ProxyPrefixes parses TrustedProxies.
+func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	out, err := clientip.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return nil, config.Invalid("TRUSTED_PROXIES", "%v", err)
+	}
+	return out, nil
 }
 
 // LocalHost is one local Ollama host and its parallel slots.
@@ -165,6 +184,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			return config.Invalid(name, "must be a positive duration, got %s", d)
 		}
+	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		return err
 	}
 	if c.HoldLease < 3*time.Second {
 		return config.Invalid("HOLD_LEASE", "must be at least 3s, got %s", c.HoldLease)
