@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resayil/portal/gateway/internal/app"
 	"github.com/resayil/portal/gateway/internal/gatewaytest"
 	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/authlog/authlogtest"
+	"github.com/resayil/portal/pkg/testenv"
 )
 
 // The gateway writes one auth-failure line per request whose API key it
@@ -122,3 +126,31 @@ func TestE2E_AuthFailureLog(t *testing.T) {
 // maskKey is keyauth.MaskKey's "sk-ab****wxyz", computed here so that the
 // test states the shape it expects.
 func maskKey(key string) string { return key[:5] + "****" + key[len(key)-4:] }
+
+// A bad RESAYIL_TRUSTED_PROXIES, or an auth-failure log that cannot be
+// opened, stops the gateway with an error naming the variable.
+func TestConfig_TrustedProxiesAndAuthFailureLog(t *testing.T) {
+	if _, err := loadConfig(t, "RESAYIL_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"); err == nil || !strings.HasPrefix(err.Error(), "RESAYIL_TRUSTED_PROXIES:") {
+		t.Fatalf("a host name in RESAYIL_TRUSTED_PROXIES: %v", err)
+	}
+	cfg, err := loadConfig(t, "RESAYIL_TRUSTED_PROXIES= 10.0.0.0/8, 192.168.1.1 ,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cfg.ProxyPrefixes(); err != nil || len(p) != 3 {
+		t.Fatalf("proxies %v %v", p, err)
+	}
+	db, dsn := testenv.SQLite(t)
+	gatewaytest.Plans(t, db)
+	cfg, err = loadConfig(t, "RESAYIL_DB_DSN="+dsn, "RESAYIL_DATA_DIR="+t.TempDir(), "RESAYIL_MODELS_FILE="+gatewaytest.ModelsFile(),
+		"RESAYIL_AUTH_FAILURE_LOG="+filepath.Join(t.TempDir(), "missing", "auth.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.HasPrefix(err.Error(), "RESAYIL_AUTH_FAILURE_LOG:") {
+		if a != nil {
+			a.Close()
+		}
+		t.Fatalf("an auth-failure log in a missing folder: %v", err)
+	}
+}

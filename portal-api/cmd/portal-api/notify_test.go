@@ -51,3 +51,19 @@ func TestNotifyIPBanned(t *testing.T) {
 		})
 	}
 }
+
+// A short RESAYIL_INTERNAL_TOKEN, or an auth-failure log that cannot be
+// opened, stops serve with an error naming the variable.
+func TestServe_InternalTokenAndAuthFailureLog(t *testing.T) {
+	dsn := testenv.EmptySQLite(t)
+	base := []string{"RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_BCRYPT_COST=4"}
+	cases := map[string][]string{
+		"RESAYIL_INTERNAL_TOKEN:":   {"RESAYIL_INTERNAL_TOKEN=" + strings.Repeat("t", 31)},
+		"RESAYIL_AUTH_FAILURE_LOG:": {"RESAYIL_AUTH_FAILURE_LOG=" + t.TempDir() + "/missing/auth.log"},
+	}
+	for want, env := range cases {
+		if _, err := runCmd(t, append(append([]string(nil), base...), env...), "serve"); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%v: %v, want an error starting with %s", env, err, want)
+		}
+	}
+}
