@@ -31,8 +31,11 @@ var appTables = []string{
 	"audit_log",
 	"cloud_budget_days",
 	"credit_ledger",
+	"notification_deliveries",
 	"notification_templates",
 	"notifications",
+	"notifier_state",
+	"password_resets",
 	"payments",
 	"refresh_tokens",
 	"sessions",
@@ -46,6 +49,7 @@ var appTables = []string{
 	"users",
 	"wallet_holds",
 	"wallets",
+	"whatsapp_templates",
 }
 
 // testDB is an empty database of one dialect.

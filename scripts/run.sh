@@ -35,6 +35,12 @@ go build -o "$BIN/fakeollama" ./pkg/cmd/fakeollama
 if [ -z "${RESAYIL_MYFATOORAH_TOKEN:-}" ]; then
 	go build -o "$BIN/fakemyfatoorah" ./pkg/cmd/fakemyfatoorah
 fi
+# No WhatsApp token (and notifications not turned off): the development fake.
+FAKE_WHATSAPP=
+if [ -z "${RESAYIL_WHATSAPP_TOKEN:-}" ] && [ "${RESAYIL_NOTIFICATIONS:-on}" = on ]; then
+	FAKE_WHATSAPP=1
+	go build -o "$BIN/fakewhatsapp" ./pkg/cmd/fakewhatsapp
+fi
 
 say "migrating and seeding $RESAYIL_DATA_DIR"
 "$BIN/portal-api" migrate up
@@ -81,6 +87,26 @@ else
 	pids+=($!)
 fi
 
+if [ -n "$FAKE_WHATSAPP" ]; then
+	# Notifications go to the development FAKE Graph API, which prints
+	# each message it accepts (template, language, recipient, parameters)
+	# in this terminal instead of sending it, and posts signed sent and
+	# delivered status webhooks back to the portal.
+	WA_ADDR=${FAKE_WHATSAPP_ADDR:-127.0.0.1:8091}
+	export RESAYIL_WHATSAPP_API_URL="http://$WA_ADDR"
+	export RESAYIL_WHATSAPP_TOKEN=dev-whatsapp-token
+	export RESAYIL_WHATSAPP_PHONE_NUMBER_ID=${RESAYIL_WHATSAPP_PHONE_NUMBER_ID:-100000000000001}
+	export RESAYIL_WHATSAPP_APP_SECRET=${RESAYIL_WHATSAPP_APP_SECRET:-dev-whatsapp-app-secret}
+	export RESAYIL_WHATSAPP_VERIFY_TOKEN=${RESAYIL_WHATSAPP_VERIFY_TOKEN:-dev-whatsapp-verify-token}
+	say "RESAYIL_WHATSAPP_TOKEN is empty: starting the development FAKE WhatsApp at $RESAYIL_WHATSAPP_API_URL: NO REAL MESSAGES, each notification is printed here instead; set RESAYIL_WHATSAPP_TOKEN (or RESAYIL_NOTIFICATIONS=off)"
+	"$BIN/fakewhatsapp" -quiet -addr "$WA_ADDR" -token "$RESAYIL_WHATSAPP_TOKEN" \
+		-phone-number-id "$RESAYIL_WHATSAPP_PHONE_NUMBER_ID" -app-secret "$RESAYIL_WHATSAPP_APP_SECRET" \
+		-webhook-url "http://127.0.0.1:${PORTAL_ADDR##*:}/api/v1/webhooks/whatsapp" &
+	pids+=($!)
+elif [ "${RESAYIL_NOTIFICATIONS:-on}" = on ]; then
+	say "using WhatsApp at ${RESAYIL_WHATSAPP_API_URL:-https://graph.facebook.com}"
+fi
+
 "$BIN/portal-api" serve &
 pids+=($!)
 "$BIN/gateway" serve &
@@ -99,6 +125,9 @@ say "portal API:  http://localhost:$(port "$PORTAL_ADDR")/api/v1  (health: /heal
 say "gateway:     http://localhost:$(port "$GATEWAY_ADDR")/v1     (OpenAI-compatible base URL)"
 if [ -n "${MF_ADDR:-}" ]; then
 	say "payments:    $RESAYIL_MYFATOORAH_BASE_URL (the development fake above)"
+fi
+if [ -n "$FAKE_WHATSAPP" ]; then
+	say "whatsapp:    $RESAYIL_WHATSAPP_API_URL (the development fake above)"
 fi
 if [ -f "$RESAYIL_DATA_DIR/admin-password" ]; then
 	say "admin login: ${RESAYIL_ADMIN_EMAIL:-admin@resayil.local} / $(cat "$RESAYIL_DATA_DIR/admin-password")"

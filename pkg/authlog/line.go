@@ -56,8 +56,10 @@ const (
 	// after its rotation (reuse ends the session). Subject: user:ID when
 	// the token was known, else "-".
 	KindRefresh Kind = "refresh"
-	// KindResetCode: a wrong password-reset code. Subject: the account's
-	// e-mail or phone as the client gave it.
+	// KindResetCode: a refused password-reset code (wrong, expired, used
+	// or out of tries, or for no account). Subject: why, as the reset
+	// service names it (wrong_code, ended, no_code, unknown_account): the
+	// identity tried is not told apart from an unknown one.
 	KindResetCode Kind = "reset_code"
 	// KindInternalToken: a wrong RESAYIL_INTERNAL_TOKEN at the internal
 	// endpoints. Subject: the route.

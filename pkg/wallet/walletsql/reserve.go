@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/wallet"
 )
@@ -147,16 +148,26 @@ func (w *Wallet) Release(ctx context.Context, acct resayil.AccountID, requestID 
 // amount off held_credits.
 func (w *Wallet) dropHold(ctx context.Context, tx *sql.Tx, acct resayil.AccountID, requestID string) (resayil.Credits, error) {
 	var amount resayil.Credits
-	err := tx.QueryRowContext(ctx, `SELECT amount_credits FROM wallet_holds WHERE request_id = ? AND account_id = ?`+w.forUpdate,
-		requestID, acct).Scan(&amount)
+	var err error
+	if w.dialect == migrations.SQLite {
+		// One statement instead of a read and a delete: SQLite parses every
+		// statement afresh, and this runs in every settlement.
+		err = tx.QueryRowContext(ctx, `DELETE FROM wallet_holds WHERE request_id = ? AND account_id = ? RETURNING amount_credits`,
+			requestID, acct).Scan(&amount)
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT amount_credits FROM wallet_holds WHERE request_id = ? AND account_id = ?`+w.forUpdate,
+			requestID, acct).Scan(&amount)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read hold: %w", err)
+		return 0, fmt.Errorf("drop hold: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM wallet_holds WHERE request_id = ?`, requestID); err != nil {
-		return 0, fmt.Errorf("delete hold: %w", err)
+	if w.dialect != migrations.SQLite {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM wallet_holds WHERE request_id = ?`, requestID); err != nil {
+			return 0, fmt.Errorf("delete hold: %w", err)
+		}
 	}
 	return amount, nil
 }

@@ -80,7 +80,8 @@ func TestCommands_ConfigErrorsNameTheVariable(t *testing.T) {
 
 func TestCommands_ProductionSeedNeedsAdminPassword(t *testing.T) {
 	dsn := testenv.EmptySQLite(t)
-	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_MYFATOORAH_TOKEN=t"}
+	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn, "RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_MYFATOORAH_TOKEN=t",
+		"RESAYIL_WHATSAPP_TOKEN=t", "RESAYIL_WHATSAPP_PHONE_NUMBER_ID=1"}
 	if out, err := runCmd(t, env, "migrate", "up"); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -93,7 +94,8 @@ func TestCommands_ProductionSeedNeedsAdminPassword(t *testing.T) {
 func TestCommands_ProductionServeRefusesBehindSchema(t *testing.T) {
 	dsn := testenv.EmptySQLite(t)
 	env := []string{"RESAYIL_ENV=production", "RESAYIL_JWT_SECRET=" + strings.Repeat("k", 40), "RESAYIL_DB_DSN=" + dsn,
-		"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_PORTAL_ADDR=127.0.0.1:0", "RESAYIL_MYFATOORAH_TOKEN=t"}
+		"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_PORTAL_ADDR=127.0.0.1:0", "RESAYIL_MYFATOORAH_TOKEN=t",
+		"RESAYIL_WHATSAPP_TOKEN=t", "RESAYIL_WHATSAPP_PHONE_NUMBER_ID=1"}
 	_, err := runCmd(t, env, "serve")
 	if err == nil || !strings.Contains(err.Error(), "migrate up") {
 		t.Fatalf("serve on an unmigrated production database must refuse, got %v", err)

@@ -177,7 +177,9 @@ func seed(ctx context.Context, cfg *app.Config, log *slog.Logger, stdout io.Writ
 		}
 		password, generated = randomString(20), true
 	}
-	admin := store.AdminSeed{Email: cfg.AdminEmail, Name: "Administrator", Phone: "+96500000000"}
+	// Without RESAYIL_ADMIN_PHONE the admin gets resayil.PlaceholderPhone,
+	// which the WhatsApp sender never messages.
+	admin := store.AdminSeed{Email: cfg.AdminEmail, Name: "Administrator", Phone: cfg.AdminPhone}
 	if !exists {
 		hash, err := account.Hasher{Cost: cfg.BcryptCost}.Hash(password)
 		if err != nil {
@@ -190,6 +192,9 @@ func seed(ctx context.Context, cfg *app.Config, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded: %d plan(s), %d top-up pack(s), %d template(s), admin created: %v\n", res.Plans, res.Packs, res.Templates, res.AdminCreated)
+	if res.AdminPhoneSet {
+		fmt.Fprintf(stdout, "admin phone set to %s (RESAYIL_ADMIN_PHONE); admin alerts go to it over WhatsApp\n", cfg.AdminPhone)
+	}
 	if res.AdminCreated && generated {
 		path := filepath.Join(cfg.DataDir, "admin-password")
 		if err := database.WritePrivateFile(path, []byte(password+"\n")); err != nil {

@@ -56,9 +56,9 @@ type Service struct {
 	gate          *HashGate
 	now           func() time.Time
 	log           *slog.Logger
-	// authFailures records failed authentications (nil: none). Password
-	// reset calls s.authFailures.Failure(authlog.KindResetCode, ip, who)
-	// for a wrong code.
+	// authFailures records failed logins and refreshes (nil: none);
+	// refused reset codes reach the same log through
+	// ResetService.OnBadCode.
 	authFailures *authlog.Logger
 	// dummyHash is a hash at the configured cost that a login for an
 	// unknown e-mail compares against. It is made on first use, so that
@@ -144,9 +144,13 @@ type Registration struct {
 	Locale                       resayil.Locale
 	// IP is the client's address, for throttling.
 	IP string
+	// WhatsAppOptIn is the consent to WhatsApp notifications, off unless
+	// given.
+	WhatsAppOptIn bool
 }
 
-// Register creates a user with the user role. Field errors use the JSON
+// Register creates a user with the user role and, in the same
+// transaction, the welcome notification. Field errors use the JSON
 // names of the registration request. A taken e-mail is resayil.ECONFLICT;
 // too many attempts from the address, or no free hashing slot, is a
 // *ThrottledError.
@@ -164,7 +168,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	}
 	return s.store.CreateUser(ctx, NewUser{
 		Email: r.Email, Name: r.Name, Phone: r.Phone, PasswordHash: hash,
-		Role: resayil.RoleUser, Locale: r.Locale,
+		Role: resayil.RoleUser, Locale: r.Locale, WhatsAppOptIn: r.WhatsAppOptIn, Welcome: true,
 	}, s.clock())
 }
 
@@ -252,8 +256,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Caller, error
 // Me returns the caller's current user.
 func (s *Service) Me(c Caller) User { return c.User }
 
-// UpdateProfile changes the caller's name, phone or locale. Field errors use
-// the JSON names of the request.
+// UpdateProfile changes the caller's name, phone, locale or WhatsApp
+// consent. Field errors use the JSON names of the request.
 func (s *Service) UpdateProfile(ctx context.Context, c Caller, p ProfileUpdate) (User, error) {
 	var fields []resayil.FieldError
 	if p.Name != nil {

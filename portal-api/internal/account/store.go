@@ -16,8 +16,9 @@ var ErrRefreshReused = errors.New("refresh token already rotated")
 // missing rows fail with resayil.ENOTFOUND.
 type Store interface {
 	// CreateUser creates the user with a personal account and an empty
-	// wallet, atomically. A taken e-mail (compared case-insensitively)
-	// fails with resayil.ECONFLICT.
+	// wallet, and with u.Welcome the welcome notification (outbox dedupe
+	// key welcome:user:<id>), atomically. A taken e-mail (compared
+	// case-insensitively) fails with resayil.ECONFLICT.
 	CreateUser(ctx context.Context, u NewUser, now time.Time) (User, error)
 	// UserCredentials returns the user with the e-mail (case-insensitive)
 	// and their password hash.

@@ -19,6 +19,10 @@ type User struct {
 	DisabledAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+
+	// WhatsAppOptIn is the user's consent to WhatsApp notifications;
+	// without it only a password-reset code they asked for is sent.
+	WhatsAppOptIn bool
 }
 
 // Disabled reports whether an operator has disabled the user: they cannot
@@ -30,6 +34,11 @@ type NewUser struct {
 	Email, Name, Phone, PasswordHash string
 	Role                             resayil.Role
 	Locale                           resayil.Locale
+
+	WhatsAppOptIn bool
+	// Welcome puts the welcome notification into the outbox in the same
+	// transaction (registration does; the seeded admin does not).
+	Welcome bool
 }
 
 // ProfileUpdate changes the fields that are not nil.
@@ -37,7 +46,11 @@ type ProfileUpdate struct {
 	Name   *string
 	Phone  *string
 	Locale *resayil.Locale
+
+	WhatsAppOptIn *bool
 }
 
 // Empty reports whether the update changes nothing.
-func (p ProfileUpdate) Empty() bool { return p.Name == nil && p.Phone == nil && p.Locale == nil }
+func (p ProfileUpdate) Empty() bool {
+	return p.Name == nil && p.Phone == nil && p.Locale == nil && p.WhatsAppOptIn == nil
+}

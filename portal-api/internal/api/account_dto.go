@@ -19,12 +19,15 @@ type userDTO struct {
 	Locale    string    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	WhatsAppOptIn bool `json:"whatsapp_opt_in"`
 }
 
 func toUserDTO(u account.User) userDTO {
 	return userDTO{
 		ID: int64(u.ID), AccountID: int64(u.AccountID), Email: u.Email, Phone: u.Phone, Name: u.Name,
 		Role: string(u.Role), Locale: string(u.Locale), CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		WhatsAppOptIn: u.WhatsAppOptIn,
 	}
 }
 
@@ -38,6 +41,8 @@ type registerRequest struct {
 	Phone    string  `json:"phone" validate:"required,phone"`
 	Password string  `json:"password" validate:"required,password"`
 	Locale   *string `json:"locale" validate:"omitnil,locale"`
+
+	WhatsAppOptIn *bool `json:"whatsapp_opt_in"`
 }
 
 func (r *registerRequest) normalize() {
@@ -46,6 +51,9 @@ func (r *registerRequest) normalize() {
 
 func toRegistration(r registerRequest, ip string) account.Registration {
 	reg := account.Registration{Name: r.Name, Email: r.Email, Phone: r.Phone, Password: r.Password, IP: ip}
+	if r.WhatsAppOptIn != nil {
+		reg.WhatsAppOptIn = *r.WhatsAppOptIn
+	}
 	if r.Locale != nil {
 		reg.Locale = resayil.Locale(*r.Locale)
 	}
@@ -79,6 +87,8 @@ type updateMeRequest struct {
 	Name   *string `json:"name" validate:"omitnil,name"`
 	Phone  *string `json:"phone" validate:"omitnil,phone"`
 	Locale *string `json:"locale" validate:"omitnil,locale"`
+
+	WhatsAppOptIn *bool `json:"whatsapp_opt_in"`
 }
 
 func (r *updateMeRequest) normalize() {
@@ -89,7 +99,7 @@ func (r *updateMeRequest) normalize() {
 }
 
 func toProfileUpdate(r updateMeRequest) account.ProfileUpdate {
-	p := account.ProfileUpdate{Name: r.Name, Phone: r.Phone}
+	p := account.ProfileUpdate{Name: r.Name, Phone: r.Phone, WhatsAppOptIn: r.WhatsAppOptIn}
 	if r.Locale != nil {
 		l := resayil.Locale(*r.Locale)
 		p.Locale = &l

@@ -31,6 +31,8 @@ type Deps struct {
 	// Accounts and Keys serve the account and API-key routes.
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Resets serves the password-reset routes.
+	Resets *account.ResetService
 	// Billing serves plans, checkout, payments and MyFatoorah's return and
 	// webhook; Ledger the admin's credit adjustments.
 	Billing *billing.Service
@@ -55,6 +57,9 @@ type Deps struct {
 	Catalog *catalog.File
 	// GatewayURL is the gateway's public base URL, for GET /api/v1/config.
 	GatewayURL string
+	// Notifications serve the notifications admin routes and the
+	// WhatsApp webhook.
+	Notifications NotificationDeps
 	// InternalToken authenticates the internal routes (fail2ban's ban
 	// reports, recorded by IPBans); empty, or without IPBans, they answer
 	// 403.
@@ -91,17 +96,21 @@ func New(d Deps) *fiber.App {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &handlers{
-		accounts:     d.Accounts,
-		keys:         d.Keys,
-		billing:      d.Billing,
-		ledger:       d.Ledger,
-		usage:        d.Usage,
-		log:          log,
-		secure:       d.SecureCookies,
-		ips:          ipResolver{trusted: d.TrustedProxies},
-		returns:      returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
-		catalog:      d.Catalog,
-		gateway:      d.GatewayURL,
+		accounts: d.Accounts,
+		keys:     d.Keys,
+		resets:   d.Resets,
+		billing:  d.Billing,
+		ledger:   d.Ledger,
+		usage:    d.Usage,
+		log:      log,
+		secure:   d.SecureCookies,
+		ips:      ipResolver{trusted: d.TrustedProxies},
+		returns:  returnThrottle{limiter: d.ReturnLimiter, limit: d.ReturnLimit},
+		catalog:  d.Catalog,
+		gateway:  d.GatewayURL,
+
+		notifications: d.Notifications,
+
 		ipBans:       d.IPBans,
 		authFailures: d.AuthFailures,
 	}
@@ -116,6 +125,7 @@ func New(d Deps) *fiber.App {
 type handlers struct {
 	accounts *account.Service
 	keys     *apikey.Service
+	resets   *account.ResetService
 	billing  *billing.Service
 	ledger   *ledger.Service
 	usage    *usage.Service
@@ -125,6 +135,9 @@ type handlers struct {
 	returns  returnThrottle
 	catalog  *catalog.File
 	gateway  string
+
+	notifications NotificationDeps
+
 	// internal, ipBans and authFailures serve the internal routes.
 	internal     internalToken
 	ipBans       *ipban.Alerts

@@ -43,8 +43,8 @@ func readAuthLog(t *testing.T, path string) []authLine {
 }
 
 // portal-api writes one auth-failure line per wrong password (login and
-// password change), unknown e-mail, unknown or reused refresh token and
-// wrong internal token, from the client's address, and none for what is
+// password change), unknown e-mail, unknown or reused refresh token,
+// refused reset code and wrong internal token, from the client's address, and none for what is
 // not a failed authentication (a success, a request without credentials,
 // a malformed e-mail, a refresh within the grace window). Debian's
 // fail2ban-regex, with the portal jail's filter, counts exactly those
@@ -52,7 +52,8 @@ func readAuthLog(t *testing.T, path string) []authLine {
 func TestAuthFailureLog_Portal(t *testing.T) {
 	eachBackendFresh(t, func(t *testing.T, newHarness func(t *testing.T, opts ...apitest.Options) *apitest.Harness) {
 		path := filepath.Join(t.TempDir(), "auth.log")
-		h := newHarness(t, apitest.Options{Env: []string{"RESAYIL_AUTH_FAILURE_LOG=" + path, "RESAYIL_INTERNAL_TOKEN=" + internalTestToken}})
+		h := newHarness(t, apitest.Options{Env: []string{"RESAYIL_AUTH_FAILURE_LOG=" + path, "RESAYIL_INTERNAL_TOKEN=" + internalTestToken,
+			"RESAYIL_PASSWORD_RESET_ANSWER_TIME=0s"}})
 
 		c := h.NewClient()
 		c.IP = "203.0.113.10"
@@ -84,6 +85,8 @@ func TestAuthFailureLog_Portal(t *testing.T) {
 
 		thief.Do(t, apitest.Request{Method: "POST", Path: "/api/v1/internal/ip-banned", Token: "guess", Body: map[string]any{"ip": "192.0.2.1", "jail": "x"},
 			Header: map[string]string{"X-Forwarded-For": thief.IP}}).Want(t, http.StatusUnauthorized)
+		// A reset code for an account no one has: refused like a wrong one.
+		thief.Do(t, confirmReset(map[string]any{"email": "nobody-" + email}, "123456", "another-long-pass-77")).Want(t, http.StatusBadRequest)
 
 		want := []authLine{
 			{"login", "203.0.113.10", strings.ToLower(email)},
@@ -92,6 +95,7 @@ func TestAuthFailureLog_Portal(t *testing.T) {
 			{"refresh", "198.51.100.10", "user:" + strconv.FormatInt(u.ID, 10)},
 			{"refresh", "198.51.100.10", "-"},
 			{"internal_token", "198.51.100.10", "%2Fapi%2Fv1%2Finternal%2Fip-banned"},
+			{"reset_code", "198.51.100.10", "unknown_account"},
 		}
 		got := readAuthLog(t, path)
 		if !slices.Equal(got, want) {
@@ -115,7 +119,7 @@ func TestAuthFailureLog_Portal(t *testing.T) {
 		for _, m := range authlogtest.Regex(t, path, "resayil-portal") {
 			portal = append(portal, m.IP)
 		}
-		wantIPs := []string{"203.0.113.10", "203.0.113.10", "2001:db8::10", "198.51.100.10", "198.51.100.10", "198.51.100.10"}
+		wantIPs := []string{"203.0.113.10", "203.0.113.10", "2001:db8::10", "198.51.100.10", "198.51.100.10", "198.51.100.10", "198.51.100.10"}
 		if !slices.Equal(portal, wantIPs) {
 			t.Fatalf("fail2ban-regex (resayil-portal) matched %v, want %v", portal, wantIPs)
 		}

@@ -24,6 +24,10 @@ var routes = []route{
 	{fiber.MethodPost, "/api/v1/auth/refresh", false, (*handlers).refresh},
 	{fiber.MethodPost, "/api/v1/auth/logout", false, (*handlers).logout},
 	{fiber.MethodPost, "/api/v1/auth/logout-all", true, (*handlers).logoutAll},
+	// Password reset by a WhatsApp code; the same answer whether or not an
+	// account matches.
+	{fiber.MethodPost, "/api/v1/auth/password-reset/request", false, (*handlers).requestPasswordReset},
+	{fiber.MethodPost, "/api/v1/auth/password-reset/confirm", false, (*handlers).confirmPasswordReset},
 
 	{fiber.MethodGet, "/api/v1/me", true, (*handlers).getMe},
 	{fiber.MethodPatch, "/api/v1/me", true, (*handlers).updateMe},
@@ -54,6 +58,17 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/usage/requests.csv", true, scoped((*handlers).usageExport)},
 
 	{fiber.MethodPost, "/api/v1/admin/users/:id/credits", true, adminOnly((*handlers).adjustCredits)},
+
+	// Notifications: Meta's WhatsApp webhook (handshake and signed
+	// statuses), and the outbox, its deliveries and the notifier for admins.
+	{fiber.MethodGet, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappHandshake},
+	{fiber.MethodPost, "/api/v1/webhooks/whatsapp", false, (*handlers).whatsappWebhook},
+	{fiber.MethodGet, "/api/v1/admin/notifications", true, adminOnly((*handlers).listNotifications)},
+	{fiber.MethodGet, "/api/v1/admin/notifications/:id", true, adminOnly((*handlers).getNotification)},
+	{fiber.MethodGet, "/api/v1/admin/notification-deliveries", true, adminOnly((*handlers).listDeliveries)},
+	{fiber.MethodPost, "/api/v1/admin/notification-deliveries/:id/retry", true, adminOnly((*handlers).retryDelivery)},
+	{fiber.MethodGet, "/api/v1/admin/notifier", true, adminOnly((*handlers).getNotifier)},
+	{fiber.MethodPost, "/api/v1/admin/notifier/resume", true, adminOnly((*handlers).resumeNotifier)},
 
 	// The host's tools, with RESAYIL_INTERNAL_TOKEN instead of a session.
 	{fiber.MethodPost, "/api/v1/internal/ip-banned", false, internalOnly((*handlers).ipBanned)},

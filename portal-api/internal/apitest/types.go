@@ -34,6 +34,8 @@ type User struct {
 	Locale    string    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	WhatsAppOptIn bool `json:"whatsapp_opt_in"`
 }
 
 // UserResponse wraps a user.

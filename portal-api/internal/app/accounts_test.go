@@ -24,7 +24,8 @@ func TestConfig_ProductionBcryptFloor(t *testing.T) {
 	}
 	load := func(env ...string) error {
 		var cfg app.Config
-		env = append([]string{"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_JWT_SECRET=" + strings.Repeat("s", 40), "RESAYIL_MYFATOORAH_TOKEN=t"}, env...)
+		env = append([]string{"RESAYIL_DATA_DIR=" + t.TempDir(), "RESAYIL_JWT_SECRET=" + strings.Repeat("s", 40), "RESAYIL_MYFATOORAH_TOKEN=t",
+			"RESAYIL_WHATSAPP_TOKEN=t", "RESAYIL_WHATSAPP_PHONE_NUMBER_ID=1"}, env...)
 		if err := config.Load(&cfg, env); err != nil {
 			return err
 		}
@@ -96,7 +97,8 @@ func TestConfig_ThrottleVariables(t *testing.T) {
 // the refresh cookie is Secure.
 func TestProduction_SecureCookieAndBcryptCost(t *testing.T) {
 	db, dsn := testenv.SQLite(t)
-	h := apitest.New(t, db, dsn, apitest.Options{Env: []string{"RESAYIL_ENV=production", "RESAYIL_BCRYPT_COST=12", "RESAYIL_MYFATOORAH_TOKEN=t"}})
+	h := apitest.New(t, db, dsn, apitest.Options{Env: []string{"RESAYIL_ENV=production", "RESAYIL_BCRYPT_COST=12", "RESAYIL_MYFATOORAH_TOKEN=t",
+		"RESAYIL_WHATSAPP_TOKEN=t", "RESAYIL_WHATSAPP_PHONE_NUMBER_ID=1"}})
 	c := h.NewClient()
 	u := c.Register(t, apitest.UniqueEmail("prod"))
 	var hash string

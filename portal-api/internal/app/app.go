@@ -32,6 +32,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ipban"
 	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
+	"github.com/resayil/portal/portal-api/internal/notify"
 	"github.com/resayil/portal/portal-api/internal/store"
 	"github.com/resayil/portal/portal-api/internal/usage"
 )
@@ -47,6 +48,8 @@ type App struct {
 
 	Accounts *account.Service
 	Keys     *apikey.Service
+	// Resets resets passwords by WhatsApp codes.
+	Resets *account.ResetService
 	// Ledger grants, adjusts and verifies credits; Billing sells plans and
 	// top-ups; Jobs is the periodic work Serve runs (tests call RunDue).
 	Ledger  *ledger.Service
@@ -57,6 +60,11 @@ type App struct {
 	// Catalog is the gateway's model catalog file (RESAYIL_MODELS_FILE),
 	// re-read when it changes and on ReloadCatalog.
 	Catalog *catalog.File
+	// NotifyAdmin answers the notifications admin routes and webhooks;
+	// Notifier sends the outbox over WhatsApp (nil when notifications are
+	// off or no token is set). Serve runs it; tests call RunOnce.
+	NotifyAdmin *notify.Admin
+	Notifier    *notify.Worker
 	// AuthLog is the auth-failure log (RESAYIL_AUTH_FAILURE_LOG; nil when
 	// off); IPBans records fail2ban's bans as admin alerts.
 	AuthLog *authlog.Logger
@@ -167,11 +175,34 @@ func (a *App) build(opts Options) error {
 	if err != nil {
 		return err
 	}
+	a.Resets, err = account.NewResetService(account.ResetConfig{
+		Store:      a.Store,
+		Hasher:     account.Hasher{Cost: a.cfg.BcryptCost},
+		Secret:     []byte(a.cfg.JWTSecret.Reveal()),
+		Limiter:    opts.Limiter,
+		Limits:     a.cfg.ResetLimits(),
+		HashGate:   opts.HashGate,
+		AnswerTime: a.cfg.ResetAnswerTime(),
+		Now:        opts.Now,
+		Logger:     a.log,
+	})
+	if err != nil {
+		return err
+	}
+	if a.AuthLog != nil {
+		log := a.AuthLog
+		a.Resets.OnBadCode = func(_ context.Context, f account.ResetFailure) {
+			log.Failure(authlog.KindResetCode, f.IP, f.Reason)
+		}
+	}
 	if opts.Events == nil {
 		opts.Events = keyEvents{a.Events()}
 	}
 	a.Keys = apikey.New(a.Store, opts.Events, opts.Now, a.log)
 	if err := a.buildBilling(opts.Now); err != nil {
+		return err
+	}
+	if err := a.buildNotify(opts.Now); err != nil {
 		return err
 	}
 	a.Catalog, err = catalog.OpenFile(a.cfg.ModelsFile, a.cfg.Restricted(), CatalogCheckInterval, opts.Now)
@@ -184,6 +215,7 @@ func (a *App) build(opts Options) error {
 		Origins:        a.cfg.Origins(),
 		Accounts:       a.Accounts,
 		Keys:           a.Keys,
+		Resets:         a.Resets,
 		Billing:        a.Billing,
 		Ledger:         a.Ledger,
 		Usage:          usage.New(a.Store, opts.Now),
@@ -194,6 +226,7 @@ func (a *App) build(opts Options) error {
 		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
+		Notifications:  a.notificationDeps(),
 		InternalToken:  a.cfg.InternalToken.Reveal(),
 		IPBans:         a.IPBans,
 		AuthFailures:   a.AuthLog,
@@ -262,6 +295,8 @@ func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = a.Jobs.Run(bg, JobTick) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.runNotifier(bg) }()
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/resayil/portal/pkg/clientip"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/ratelimit"
+	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/account"
 )
 
@@ -17,10 +18,14 @@ import (
 // by cmd/portal-api. Defaults make the embedded mode need no variable.
 type Config struct {
 	config.Common
+	NotifyConfig
 	Addr          string        `env:"PORTAL_ADDR" envDefault:":8081"`
 	JWTSecret     config.Secret `env:"JWT_SECRET"`
 	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`
 	AdminPassword config.Secret `env:"ADMIN_PASSWORD"`
+	// AdminPhone is the seeded admin's WhatsApp number (E.164), where admin
+	// alerts go; empty leaves resayil.PlaceholderPhone, never messaged.
+	AdminPhone string `env:"ADMIN_PHONE"`
 	// BcryptCost is lowered only by tests; production refuses less than 12.
 	BcryptCost  int    `env:"BCRYPT_COST" envDefault:"12"`
 	CORSOrigins string `env:"CORS_ORIGINS"`
@@ -44,6 +49,16 @@ type Config struct {
 	// Tests raise it: they register many users from one address.
 	RegisterLimit  int           `env:"REGISTER_LIMIT" envDefault:"10"`
 	RegisterWindow time.Duration `env:"REGISTER_WINDOW" envDefault:"1h"`
+	// Password reset by a WhatsApp code: requests per e-mail address or
+	// phone number and per client address, and confirmation attempts per
+	// client address, each per PasswordResetWindow. A request, or a refused
+	// code, answers no sooner than PasswordResetAnswerTime, so that its
+	// timing does not tell whether an account exists (0s: at once).
+	PasswordResetLimit          int           `env:"PASSWORD_RESET_LIMIT" envDefault:"3"`
+	PasswordResetIPLimit        int           `env:"PASSWORD_RESET_IP_LIMIT" envDefault:"10"`
+	PasswordResetConfirmIPLimit int           `env:"PASSWORD_RESET_CONFIRM_IP_LIMIT" envDefault:"20"`
+	PasswordResetWindow         time.Duration `env:"PASSWORD_RESET_WINDOW" envDefault:"1h"`
+	PasswordResetAnswerTime     time.Duration `env:"PASSWORD_RESET_ANSWER_TIME" envDefault:"250ms"`
 	// HashConcurrency bcrypt hashes or checks run at once; a request
 	// waits at most HashWait for a slot, then gets 429.
 	HashConcurrency int           `env:"HASH_CONCURRENCY" envDefault:"2"`
@@ -115,6 +130,14 @@ func (c *Config) Validate() error {
 	if account.EmailProblem(c.AdminEmail) != "" {
 		return config.Invalid("ADMIN_EMAIL", "must be an e-mail address of ASCII characters, got %q", c.AdminEmail)
 	}
+	if c.AdminPhone != "" {
+		if c.AdminPhone == resayil.PlaceholderPhone {
+			return config.Invalid("ADMIN_PHONE", "is the placeholder %s, which is never messaged: leave it empty or give the admin's number", resayil.PlaceholderPhone)
+		}
+		if msg := account.PhoneProblem(c.AdminPhone); msg != "" {
+			return config.Invalid("ADMIN_PHONE", "must be a phone number in international format (E.164) such as +96512345678, got %q", c.AdminPhone)
+		}
+	}
 	if err := c.validateThrottles(); err != nil {
 		return err
 	}
@@ -166,7 +189,7 @@ func (c *Config) Validate() error {
 			return config.Invalid("MYFATOORAH_BASE_URL", "must be https in production, got %q", c.MyFatoorahBaseURL)
 		}
 	}
-	return nil
+	return c.validateNotify(c.IsProduction())
 }
 
 // validateThrottles checks the login and registration limits and the
@@ -181,9 +204,12 @@ func (c *Config) validateThrottles() error {
 		{"LOGIN_ACCOUNT_LIMIT", c.LoginAccountLimit, c.LoginWindow},
 		{"LOGIN_IP_LIMIT", c.LoginIPLimit, c.LoginWindow},
 		{"REGISTER_LIMIT", c.RegisterLimit, c.RegisterWindow},
+		{"PASSWORD_RESET_LIMIT", c.PasswordResetLimit, c.PasswordResetWindow},
+		{"PASSWORD_RESET_IP_LIMIT", c.PasswordResetIPLimit, c.PasswordResetWindow},
+		{"PASSWORD_RESET_CONFIRM_IP_LIMIT", c.PasswordResetConfirmIPLimit, c.PasswordResetWindow},
 	} {
 		if v.per <= 0 {
-			return config.Invalid(strings.Replace(v.name, "LIMIT", "WINDOW", 1), "must be a positive duration, got %s", v.per)
+			return config.Invalid(windowOf(v.name), "must be a positive duration, got %s", v.per)
 		}
 		if err := (ratelimit.Limit{Requests: v.n, Per: v.per}).Validate(); err != nil {
 			return config.Invalid(v.name, "must be at least 1 and at most one per microsecond of its window, got %d", v.n)
@@ -193,6 +219,9 @@ func (c *Config) validateThrottles() error {
 		// Below the tight limit the ceiling would be the tight limit, and
 		// anyone could lock the owner out again.
 		return config.Invalid("LOGIN_ACCOUNT_LIMIT", "must be at least RESAYIL_LOGIN_LIMIT (%d), got %d", c.LoginLimit, c.LoginAccountLimit)
+	}
+	if c.PasswordResetAnswerTime < 0 || c.PasswordResetAnswerTime > 5*time.Second {
+		return config.Invalid("PASSWORD_RESET_ANSWER_TIME", "must be a duration from 0s to 5s, got %s", c.PasswordResetAnswerTime)
 	}
 	if c.HashConcurrency < 1 || c.HashConcurrency > 1024 {
 		return config.Invalid("HASH_CONCURRENCY", "must be between 1 and 1024, got %d", c.HashConcurrency)
@@ -210,6 +239,32 @@ func (c *Config) LoginLimits() account.LoginLimits {
 		PerAccount:      ratelimit.Limit{Requests: c.LoginAccountLimit, Per: c.LoginWindow},
 		PerIP:           ratelimit.Limit{Requests: c.LoginIPLimit, Per: c.LoginWindow},
 	}
+}
+
+// windowOf names the window variable of a limit variable.
+func windowOf(limit string) string {
+	if strings.HasPrefix(limit, "PASSWORD_RESET_") {
+		return "PASSWORD_RESET_WINDOW"
+	}
+	return strings.Replace(limit, "LIMIT", "WINDOW", 1)
+}
+
+// ResetLimits returns the password-reset throttle's limits.
+func (c *Config) ResetLimits() account.ResetLimits {
+	return account.ResetLimits{
+		PerIdentifier: ratelimit.Limit{Requests: c.PasswordResetLimit, Per: c.PasswordResetWindow},
+		PerIP:         ratelimit.Limit{Requests: c.PasswordResetIPLimit, Per: c.PasswordResetWindow},
+		ConfirmPerIP:  ratelimit.Limit{Requests: c.PasswordResetConfirmIPLimit, Per: c.PasswordResetWindow},
+	}
+}
+
+// ResetAnswerTime is PasswordResetAnswerTime as account.ResetConfig takes
+// it (negative: none).
+func (c *Config) ResetAnswerTime() time.Duration {
+	if c.PasswordResetAnswerTime == 0 {
+		return -1
+	}
+	return c.PasswordResetAnswerTime
 }
 
 // RegisterRateLimit returns the registration limit per client address.

@@ -198,7 +198,13 @@ func (s *Service) applyPaid(ctx context.Context, p Payment, j judgement, now tim
 			note = Notification{DedupeKey: dedupe(EventSubscriptionConfirmed, "payment:"+strconv.FormatInt(int64(cur.ID), 10)),
 				Event: EventSubscriptionConfirmed, Audience: AudienceUser, Account: cur.Account, User: cur.User,
 				Params: []string{plan.Name, kuwaitDate(term.ExpiresAt), strconv.FormatInt(int64(cur.Credits), 10)},
-				Data:   map[string]any{"payment_id": cur.ID, "subscription_id": subID, "plan": string(plan.Code)}}
+				Data: map[string]any{"payment_id": cur.ID, "subscription_id": subID, "plan": string(plan.Code),
+					"expires_at": term.ExpiresAt.Format(time.RFC3339)}}
+			if plan.Code == resayil.TierEnterprise {
+				if err := s.newEnterpriseCustomer(ctx, tx, cur, subID, now); err != nil {
+					return err
+				}
+			}
 		case KindTopup:
 			grant.Reason = fmt.Sprintf("top-up, payment %d", cur.ID)
 		default:
@@ -246,6 +252,22 @@ func (s *Service) applyPaid(ctx context.Context, p Payment, j judgement, now tim
 		s.planChanged(ctx, p.Account, subID)
 	}
 	return true, nil
+}
+
+// newEnterpriseCustomer alerts the admins to a user's first Enterprise
+// subscription, in the payment's transaction. The dedupe key names the
+// user, not the account or the subscription: a renewal, or the same user's
+// later team account, is no new customer.
+func (s *Service) newEnterpriseCustomer(ctx context.Context, tx Tx, p Payment, subID int64, now time.Time) error {
+	who, err := tx.Contact(ctx, p.User)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Notify(ctx, Notification{DedupeKey: dedupe(EventEnterpriseCustomer, "user:"+strconv.FormatInt(int64(p.User), 10)),
+		Event: EventEnterpriseCustomer, Audience: AudienceAdmins, Account: p.Account, User: p.User,
+		Params: []string{who.Name, who.Email},
+		Data:   map[string]any{"payment_id": p.ID, "subscription_id": subID, "account_id": p.Account}}, now)
+	return err
 }
 
 // planChanged tells the gateways, after the commit, that the account's

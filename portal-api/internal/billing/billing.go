@@ -193,6 +193,7 @@ const (
 	EventTopupConfirmed        = "topup_confirmed"
 	EventRenewalReminder       = "renewal_reminder"
 	EventPaymentNeedsReview    = "payment_needs_review"
+	EventEnterpriseCustomer    = "enterprise_customer"
 	AudienceUser               = "user"
 	AudienceAdmins             = "admins"
 )

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
+
+	"github.com/resayil/portal/pkg/resayil"
 )
 
 // The periodic work of billing. Package jobs schedules these; each is safe
@@ -122,14 +125,25 @@ func (s *Service) ExpireSubscriptions(ctx context.Context) (int, error) {
 	}
 }
 
+// ReminderHour is the Kuwait hour from which a day's renewal reminders go
+// out: a reminder is no message at night.
+const ReminderHour = 9
+
 // RemindRenewals puts a renewal reminder into the outbox for every active
-// subscription that expires within the reminder window (3 days), once per
-// subscription. Nothing renews by itself (docs/architecture.md "Credits
-// and holds"): MyFatoorah invoices
-// are one-off. It returns how many reminders it wrote.
+// subscription whose expiry falls, in Kuwait days, ReminderDays (3) days
+// from today, from ReminderHour (09:00) Kuwait time on; or sooner, when
+// the job comes to it later (a plan set for fewer days, a replica that was
+// down). Nothing renews by itself (docs/architecture.md "Credits and
+// holds"): MyFatoorah invoices are one-off.
+//
+// Once per subscription period: each purchase (or renewal) is a
+// subscription row of its own, reminder_sent_at moves from NULL once, and
+// the outbox row's dedupe key names the subscription
+// (renewal_reminder:subscription:<id>). It returns how many reminders it
+// wrote.
 func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 	now := s.clock()
-	subs, err := s.store.RemindableSubscriptions(ctx, now, now.Add(s.reminderBefore), jobBatch)
+	subs, err := s.store.RemindableSubscriptions(ctx, now, remindBefore(now, s.reminderDays), jobBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -159,4 +173,16 @@ func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// remindBefore returns the instant before which an expiry is due its
+// reminder at now: Kuwait midnight after the day that is days Kuwait days
+// past today, where "today" turns at ReminderHour. At 08:59 Kuwait time on
+// the 7th that is the start of the 10th (expiries through the 9th are
+// due); at 09:00, the start of the 11th (the 10th's become due). Kuwait
+// keeps no daylight saving, so a Kuwait day is always 24 hours.
+func remindBefore(now time.Time, days int) time.Time {
+	kw := resayil.KuwaitLocation()
+	y, m, d := now.In(kw).Add(-ReminderHour * time.Hour).Date()
+	return time.Date(y, m, d+days+1, 0, 0, 0, 0, kw).UTC()
 }

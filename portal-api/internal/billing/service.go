@@ -25,8 +25,9 @@ const (
 	// DefaultRecheckEvery is how often one pending payment is asked about
 	// at most (MyFatoorah rate-limits GetPaymentStatus per merchant account).
 	DefaultRecheckEvery = 5 * time.Minute
-	// DefaultReminderBefore is when the renewal reminder goes out.
-	DefaultReminderBefore = 3 * 24 * time.Hour
+	// DefaultReminderDays: the renewal reminder goes out this many Kuwait
+	// days before the expiry's Kuwait day (see RemindRenewals).
+	DefaultReminderDays = 3
 	// ReturnPath is where MyFatoorah sends the browser back (callback and
 	// error URL), relative to the public URL.
 	ReturnPath = "/api/v1/billing/myfatoorah/return"
@@ -64,11 +65,12 @@ type Config struct {
 	Webhooks WebhookParser
 	// PublicURL is RESAYIL_PUBLIC_URL: the callback URLs and the SPA's
 	// result page hang off it.
-	PublicURL      string
-	InvoiceTTL     time.Duration
-	RecheckAge     time.Duration
-	RecheckEvery   time.Duration
-	ReminderBefore time.Duration
+	PublicURL    string
+	InvoiceTTL   time.Duration
+	RecheckAge   time.Duration
+	RecheckEvery time.Duration
+	// ReminderDays is DefaultReminderDays unless positive.
+	ReminderDays int
 	// MaxPendingCheckouts is how many checkouts an account may have
 	// waiting for payment; zero means DefaultMaxPendingCheckouts.
 	MaxPendingCheckouts int
@@ -82,21 +84,21 @@ type Config struct {
 
 // Service is billing.
 type Service struct {
-	store          Store
-	gateway        PaymentGateway
-	live           LiveWallet
-	balances       Balances
-	events         accountevents.Publisher
-	webhooks       WebhookParser
-	public         string
-	invoiceTTL     time.Duration
-	recheckAge     time.Duration
-	recheckEvery   time.Duration
-	reminderBefore time.Duration
-	unknown        *unknownIDs
-	maxPending     int
-	now            func() time.Time
-	log            *slog.Logger
+	store        Store
+	gateway      PaymentGateway
+	live         LiveWallet
+	balances     Balances
+	events       accountevents.Publisher
+	webhooks     WebhookParser
+	public       string
+	invoiceTTL   time.Duration
+	recheckAge   time.Duration
+	recheckEvery time.Duration
+	reminderDays int
+	unknown      *unknownIDs
+	maxPending   int
+	now          func() time.Time
+	log          *slog.Logger
 }
 
 // New returns a Service.
@@ -119,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, gateway: cfg.Gateway, live: cfg.Live, balances: cfg.Balances, events: cfg.Events,
 		webhooks: cfg.Webhooks, public: strings.TrimRight(cfg.PublicURL, "/"),
 		invoiceTTL: orDefault(cfg.InvoiceTTL, DefaultInvoiceTTL), recheckAge: orDefault(cfg.RecheckAge, DefaultRecheckAge),
-		recheckEvery: orDefault(cfg.RecheckEvery, DefaultRecheckEvery), reminderBefore: orDefault(cfg.ReminderBefore, DefaultReminderBefore),
+		recheckEvery: orDefault(cfg.RecheckEvery, DefaultRecheckEvery), reminderDays: cfg.ReminderDays,
 		now: cfg.Now, log: cfg.Log,
 	}
 	if s.now == nil {
@@ -127,6 +129,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.reminderDays <= 0 {
+		s.reminderDays = DefaultReminderDays
 	}
 	s.maxPending = cfg.MaxPendingCheckouts
 	if s.maxPending <= 0 {

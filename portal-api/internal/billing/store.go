@@ -52,7 +52,7 @@ type Store interface {
 	// now) and reports whether this call ended it.
 	EndSubscription(ctx context.Context, id int64, now time.Time) (bool, error)
 	// RemindableSubscriptions lists up to limit active subscriptions that
-	// expire after now and at or before until, and have had no reminder.
+	// expire after now and before until, and have had no reminder.
 	RemindableSubscriptions(ctx context.Context, now, until time.Time, limit int) ([]Subscription, error)
 
 	// InTx runs fn in one database transaction, again from the start when
@@ -108,6 +108,13 @@ type Tx interface {
 	Notify(ctx context.Context, n Notification, now time.Time) (bool, error)
 	// Audit writes an audit_log row.
 	Audit(ctx context.Context, a Audit, now time.Time) error
+	// Contact returns the user's name and e-mail, for admin alerts.
+	Contact(ctx context.Context, user resayil.UserID) (Contact, error)
+}
+
+// Contact is who a user is, as an admin alert names them.
+type Contact struct {
+	Name, Email string
 }
 
 // StatusChange is what SetPaymentStatus writes besides the status.

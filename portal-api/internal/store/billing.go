@@ -395,7 +395,7 @@ func (b *BillingStore) EndSubscription(ctx context.Context, id int64, now time.T
 // RemindableSubscriptions implements billing.Store (ix_subscriptions_expiry).
 func (b *BillingStore) RemindableSubscriptions(ctx context.Context, now, until time.Time, limit int) ([]billing.Subscription, error) {
 	return subscriptions(ctx, b.s, func(q *gorm.DB) *gorm.DB {
-		return q.Where("s.status = ? AND s.expires_at > ? AND s.expires_at <= ? AND s.reminder_sent_at IS NULL",
+		return q.Where("s.status = ? AND s.expires_at > ? AND s.expires_at < ? AND s.reminder_sent_at IS NULL",
 			resayil.SubscriptionActive, now, until).Order("s.expires_at, s.id").Limit(limit)
 	})
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -163,82 +162,24 @@ func (t billingTx) MarkReminded(ctx context.Context, subscription int64, now tim
 // Notify implements billing.Tx (uq_notifications_dedupe). The recipient's
 // locale is the user's; a notification for an account names its user.
 func (t billingTx) Notify(ctx context.Context, n billing.Notification, now time.Time) (bool, error) {
-	return insertNotification(ctx, t.s, n, now)
+	return insertNotification(ctx, t.s, outboxEntry{DedupeKey: n.DedupeKey, Event: n.Event, Audience: n.Audience,
+		Account: n.Account, User: n.User, Params: n.Params, Data: n.Data}, now)
+}
+
+// Contact implements billing.Tx.
+func (t billingTx) Contact(ctx context.Context, user resayil.UserID) (billing.Contact, error) {
+	var row userRow
+	err := t.s.conn(ctx).Select("name", "email").Where("id = ?", int64(user)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return billing.Contact{}, errUserNotFound
+	}
+	if err != nil {
+		return billing.Contact{}, fmt.Errorf("contact of user %d: %w", user, err)
+	}
+	return billing.Contact{Name: row.Name, Email: row.Email}, nil
 }
 
 // Audit implements billing.Tx.
 func (t billingTx) Audit(ctx context.Context, a billing.Audit, now time.Time) error {
 	return t.s.insertAudit(ctx, ledger.Audit{Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID, Details: a.Details}, now)
-}
-
-// notificationRow is a new row of the notifications outbox; the sender
-// owns the columns it leaves to their defaults.
-type notificationRow struct {
-	ID            int64 `gorm:"primaryKey"`
-	DedupeKey     string
-	Event         string
-	Audience      string
-	AccountID     *int64
-	UserID        *int64
-	Locale        string
-	Payload       string
-	Status        string
-	Attempts      int
-	NextAttemptAt time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-}
-
-func (notificationRow) TableName() string { return "notifications" }
-
-// notificationPayload is notifications.payload: the template's positional
-// parameters and context.
-type notificationPayload struct {
-	Params []string       `json:"params"`
-	Data   map[string]any `json:"data,omitempty"`
-}
-
-// insertNotification writes an outbox row unless its dedupe key exists.
-func insertNotification(ctx context.Context, s *Store, n billing.Notification, now time.Time) (bool, error) {
-	var who struct {
-		ID     int64
-		Locale string
-	}
-	if n.User != 0 {
-		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE id = ?`, int64(n.User)).Scan(&who).Error; err != nil {
-			return false, fmt.Errorf("notification recipient: %w", err)
-		}
-	} else if n.Account != 0 {
-		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE account_id = ?`, int64(n.Account)).Scan(&who).Error; err != nil {
-			return false, fmt.Errorf("notification recipient: %w", err)
-		}
-	}
-	locale := who.Locale
-	if locale == "" || n.Audience == billing.AudienceAdmins {
-		locale = string(resayil.LocaleEN)
-	}
-	params := n.Params
-	if params == nil {
-		params = []string{}
-	}
-	payload, err := json.Marshal(notificationPayload{Params: params, Data: n.Data})
-	if err != nil {
-		return false, err
-	}
-	row := notificationRow{DedupeKey: n.DedupeKey, Event: n.Event, Audience: n.Audience, Locale: locale, Payload: string(payload),
-		Status: "pending", NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-	if n.Account != 0 {
-		acct := int64(n.Account)
-		row.AccountID = &acct
-	}
-	if who.ID != 0 {
-		row.UserID = &who.ID
-	}
-	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert notification %s: %w", n.DedupeKey, res.Error)
-	}
-	// A dedupe key already in the outbox inserts nothing: 0 rows (MySQL's
-	// no-op ON DUPLICATE KEY UPDATE, SQLite's DO NOTHING).
-	return res.RowsAffected == 1, nil
 }

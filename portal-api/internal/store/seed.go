@@ -71,12 +71,18 @@ var defaultPacks = []packRow{
 type SeedResult struct {
 	Plans, Packs, Templates int
 	AdminCreated            bool
+	// AdminPhoneSet: the admin existed with resayil.PlaceholderPhone and
+	// now has the configured number (and is opted in).
+	AdminPhoneSet bool
 }
 
 // AdminSeed is the operator account to create when missing.
 type AdminSeed struct {
-	Email        string
-	Name         string
+	Email string
+	Name  string
+	// Phone is RESAYIL_ADMIN_PHONE; empty (or resayil.PlaceholderPhone)
+	// gives the admin the placeholder, which is never messaged. An admin
+	// with a real number is opted in to WhatsApp: admin alerts go to it.
 	Phone        string
 	PasswordHash string
 }
@@ -118,11 +124,11 @@ func (s *Store) Seed(ctx context.Context, admin AdminSeed) (SeedResult, error) {
 		}
 		res.Templates = n
 		if admin.Email != "" {
-			created, err := tx.seedAdmin(ctx, admin, now)
+			created, phoneSet, err := tx.seedAdmin(ctx, admin, now)
 			if err != nil {
 				return err
 			}
-			res.AdminCreated = created
+			res.AdminCreated, res.AdminPhoneSet = created, phoneSet
 		}
 		return nil
 	})
@@ -151,17 +157,36 @@ func (s *Store) UserExists(ctx context.Context, email string) (bool, error) {
 	return n > 0, err
 }
 
-func (s *Store) seedAdmin(ctx context.Context, a AdminSeed, now time.Time) (bool, error) {
+// seedAdmin creates the admin when missing. An admin that exists keeps
+// what it has, except that a placeholder phone gives way to a configured
+// number: the placeholder was never anyone's choice.
+func (s *Store) seedAdmin(ctx context.Context, a AdminSeed, now time.Time) (created, phoneSet bool, err error) {
+	hasPhone := a.Phone != "" && a.Phone != resayil.PlaceholderPhone
+	phone := resayil.PlaceholderPhone
+	if hasPhone {
+		phone = a.Phone
+	}
 	exists, err := s.UserExists(ctx, a.Email)
-	if err != nil || exists {
-		return false, err
+	if err != nil {
+		return false, false, err
+	}
+	if exists {
+		if !hasPhone {
+			return false, false, nil
+		}
+		res := s.conn(ctx).Model(&userRow{}).Where(byEmail+" AND phone = ?", append(emailKeyArgs(a.Email), resayil.PlaceholderPhone)...).
+			Updates(map[string]any{"phone": phone, "whatsapp_opt_in": true, "updated_at": now})
+		if res.Error != nil {
+			return false, false, fmt.Errorf("seed admin phone: %w", res.Error)
+		}
+		return false, res.RowsAffected == 1, nil
 	}
 	_, err = s.CreateUser(ctx, NewUser{
-		Email: a.Email, Name: a.Name, Phone: a.Phone, PasswordHash: a.PasswordHash,
-		Role: resayil.RoleAdmin, Locale: resayil.LocaleEN,
+		Email: a.Email, Name: a.Name, Phone: phone, PasswordHash: a.PasswordHash,
+		Role: resayil.RoleAdmin, Locale: resayil.LocaleEN, WhatsAppOptIn: hasPhone,
 	}, now)
 	if err != nil {
-		return false, fmt.Errorf("seed admin: %w", err)
+		return false, false, fmt.Errorf("seed admin: %w", err)
 	}
-	return true, nil
+	return true, false, nil
 }

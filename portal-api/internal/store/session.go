@@ -73,7 +73,7 @@ type sessionUserRow struct {
 
 var (
 	sessionCols = []string{"id", "user_id", "remember_me", "user_agent", "ip", "created_at", "last_seen_at", "expires_at", "revoked_at", "revoke_reason"}
-	userCols    = []string{"id", "account_id", "email", "email_normalized", "phone", "name", "password_hash", "role", "locale", "disabled_at", "created_at", "updated_at"}
+	userCols    = []string{"id", "account_id", "email", "email_normalized", "phone", "name", "password_hash", "role", "locale", "disabled_at", "created_at", "updated_at", "whatsapp_opt_in"}
 	tokenCols   = []string{"id", "session_id", "token_hash", "created_at", "expires_at", "rotated_at"}
 )
 

@@ -41,6 +41,8 @@ type userRow struct {
 	DisabledAt      *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+
+	WhatsAppOptIn bool `gorm:"column:whatsapp_opt_in"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -51,6 +53,7 @@ func (r userRow) toDomain() account.User {
 		Email: r.Email, Phone: r.Phone, Name: r.Name,
 		Role: resayil.Role(r.Role), Locale: resayil.Locale(r.Locale),
 		DisabledAt: r.DisabledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		WhatsAppOptIn: r.WhatsAppOptIn,
 	}
 }
 
@@ -79,8 +82,9 @@ func emailKey(email string) string {
 // NewUser is what CreateUser needs.
 type NewUser = account.NewUser
 
-// CreateUser creates a personal account, its empty wallet and the user in
-// one transaction. A taken e-mail returns an ECONFLICT error.
+// CreateUser creates a personal account, its empty wallet, the user and,
+// with u.Welcome, the welcome notification in one transaction. A taken
+// e-mail returns an ECONFLICT error.
 func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (account.User, error) {
 	var out account.User
 	normalized, ok := account.NormalizeEmail(u.Email)
@@ -99,6 +103,7 @@ func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (accou
 			AccountID: acc.ID, Email: u.Email, EmailNormalized: normalized,
 			Phone: u.Phone, Name: u.Name, PasswordHash: u.PasswordHash,
 			Role: string(u.Role), Locale: string(u.Locale), CreatedAt: now, UpdatedAt: now,
+			WhatsAppOptIn: u.WhatsAppOptIn,
 		}
 		if err := tx.conn(ctx).Create(&row).Error; err != nil {
 			if IsDuplicate(err) {
@@ -107,6 +112,9 @@ func (s *Store) CreateUser(ctx context.Context, u NewUser, now time.Time) (accou
 			return fmt.Errorf("create user: %w", err)
 		}
 		out = row.toDomain()
+		if u.Welcome {
+			return tx.welcome(ctx, out, now)
+		}
 		return nil
 	})
 	return out, err

@@ -67,6 +67,9 @@ func (s *Store) UpdateUser(ctx context.Context, id resayil.UserID, p account.Pro
 	if p.Locale != nil {
 		set["locale"] = string(*p.Locale)
 	}
+	if p.WhatsAppOptIn != nil {
+		set["whatsapp_opt_in"] = *p.WhatsAppOptIn
+	}
 	res := s.conn(ctx).Model(&userRow{}).Where("id = ?", int64(id)).Updates(set)
 	if res.Error != nil {
 		return account.User{}, fmt.Errorf("update user: %w", res.Error)
