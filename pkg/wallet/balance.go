@@ -16,4 +16,8 @@ type Balance struct {
 	// dashboard shows "Available of Period credits left" and warns at a
 	// fifth of it. 0 for an account never granted anything.
 	Period resayil.Credits
+	// PeriodSeq counts the grants, and so numbers the period: every grant
+	// adds one in the same step as it sets Period. Balance alerts fire
+	// once per period (DebitAlert).
+	PeriodSeq int64
 }

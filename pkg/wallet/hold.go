@@ -41,6 +41,12 @@ type Hold struct {
 	// Lease is how long the hold lives without a Renew; zero means
 	// DefaultLease.
 	Lease time.Duration
+	// AlertOnRefusal marks the hold of an API request: when Reserve
+	// refuses it for lack of credits (the gateway's 402), the wallet
+	// raises the account's AlertExhausted, once per credit period. Other
+	// holds (an operator's debit reserving live credits) leave it false:
+	// their refusal is not the user's.
+	AlertOnRefusal bool
 }
 
 // Validate reports a hold no store should accept, wrapping ErrInvalid.

@@ -83,3 +83,38 @@ func TestValidate_Invalid(t *testing.T) {
 		t.Fatalf("LedgerKind = %q, want payment", k)
 	}
 }
+
+func TestDebitAlert(t *testing.T) {
+	tests := []struct {
+		name                  string
+		before, after, period resayil.Credits
+		want                  wallet.AlertKind
+	}{
+		{"AboveTheFifth", 1000, 201, 1000, wallet.NoAlert},
+		{"ExactlyTheFifthIsNotBelow", 1000, 200, 1000, wallet.NoAlert},
+		{"CrossesBelow", 200, 199, 1000, wallet.AlertLow},
+		{"CrossesFromFarAbove", 1000, 10, 1000, wallet.AlertLow},
+		{"AlreadyBelow", 199, 150, 1000, wallet.NoAlert},
+		{"FifthRoundsNoWay", 201, 200, 1001, wallet.AlertLow}, // 200*5 = 1000 < 1001
+		{"ReachesZero", 50, 0, 1000, wallet.AlertExhausted},
+		{"ReachesZeroFromAbove", 1000, 0, 1000, wallet.AlertExhausted},
+		{"NoPeriodStillExhausts", 5, 0, 0, wallet.AlertExhausted},
+		{"NoPeriodNoLow", 5, 1, 0, wallet.NoAlert},
+		{"NoDebitAtZero", 0, 0, 1000, wallet.NoAlert},
+		{"NoDebit", 500, 500, 1000, wallet.NoAlert},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := wallet.DebitAlert(tc.before, tc.after, tc.period); got != tc.want {
+				t.Fatalf("DebitAlert(%d, %d, %d) = %d, want %d", tc.before, tc.after, tc.period, got, tc.want)
+			}
+		})
+	}
+	a := wallet.Alert{Kind: wallet.AlertLow, Account: 42, PeriodSeq: 7, Balance: 3}
+	if k := a.DedupeKey(); k != "credits_low:42:7" {
+		t.Fatalf("DedupeKey = %q", k)
+	}
+	if u := wallet.TopUpURL("https://portal.example/"); u != "https://portal.example/billing" {
+		t.Fatalf("TopUpURL = %q", u)
+	}
+}

@@ -116,7 +116,11 @@ func (a *Admission) Admit(ctx context.Context, p resayil.Principal, req Request)
 	n := max(req.N, 1)
 	hold := catalog.Hold(prompt, maxTokens, n, m.CreditsPer1KTokens, mult)
 	minHold := catalog.Hold(prompt, 1, n, m.CreditsPer1KTokens, mult)
-	wh := wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease}
+	// A refusal of this hold is the client's 402: the wallet raises the
+	// account's credits_exhausted alert with it, once per credit period,
+	// in the same store call (no round trip, no database access of its own
+	// in Redis mode).
+	wh := wallet.Hold{RequestID: req.RequestID, Account: p.Account, Amount: hold, MinAmount: minHold, Lease: a.Lease, AlertOnRefusal: true}
 	limit := ratelimit.PerMinute(p.Plan.RateLimitPerMinute)
 	var early *capacity.Early
 	if req.Early != nil && a.Store.EarlySlots() {

@@ -137,7 +137,7 @@ func (a *App) build(ctx context.Context) error {
 		}
 	} else {
 		a.Limiter = ratelimitmem.New(ratelimitmem.Config{})
-		a.Wallet = walletsql.New(a.DB, walletsql.Config{})
+		a.Wallet = walletsql.New(a.DB, walletsql.Config{TopUpURL: wallet.TopUpURL(cfg.PublicURL)})
 		a.events = accounteventssql.New(a.DB.SQL, accounteventssql.Config{PollInterval: cfg.EventPollInterval, Logger: a.log})
 	}
 	a.Metrics = metrics.New(a.Catalog)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/resayil/portal/gateway/internal/usage"
+	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 )
 
@@ -14,7 +15,7 @@ import (
 func (a *App) usageWriter(w *walletredis.Wallet) error {
 	uw, err := usage.New(a.Redis, a.DB, usage.Config{
 		Prefix: a.cfg.RedisPrefix, Shards: w.Keys().Shards(), FlushInterval: a.cfg.UsageFlushInterval, Logger: a.log,
-		FlushOnClose: true,
+		FlushOnClose: true, TopUpURL: wallet.TopUpURL(a.cfg.PublicURL),
 	})
 	if err != nil {
 		return err

@@ -93,13 +93,14 @@ func BenchmarkWriter_EndToEnd(b *testing.B) {
 				pipe := env.Client.Pipeline()
 				for j := range benchBatch {
 					a := accounts[j%benchAccounts]
-					// As the settle script writes it (walletredis, version 4):
+					// As the settle script writes it (walletredis, version 5):
 					// version, request id, account, credits, shortfall,
-					// created at, api key, prompt, completion, total, latency,
-					// ttfb, held, backend, status, model, client id.
+					// created at, alert (none), api key, prompt, completion,
+					// total, latency, ttfb, held, backend, status, model,
+					// client id.
 					pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(a), Values: []any{"e", walletredis.UsageVersion +
 						"\x1f" + fmt.Sprintf("e-%d-%d", i, j) + "\x1f" + strconv.FormatInt(int64(a), 10) + "\x1f3\x1f0\x1f" + ms +
-						"\x1f7\x1f10\x1f32\x1f42\x1f120\x1f30\x1f40\x1flocal\x1fok\x1fllama3.2:3b\x1f"}})
+						"\x1f\x1f7\x1f10\x1f32\x1f42\x1f120\x1f30\x1f40\x1flocal\x1fok\x1fllama3.2:3b\x1f"}})
 				}
 				if _, err := pipe.Exec(ctx); err != nil {
 					b.Fatal(err)

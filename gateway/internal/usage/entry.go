@@ -21,23 +21,32 @@ type entry struct {
 	msg    redis.XMessage
 }
 
-// record is an entry that decoded into a usage record.
+// record is an entry that decoded into what the database records: a
+// usage record (with the balance alert its debit raised, if any), or the
+// alert of a refused request alone.
 type record struct {
 	stream string
-	usage  walletredis.Usage
+	// id is the entry's id, to acknowledge and delete it.
+	id string
+	// usage is the usage event; nil for an alert event.
+	usage *walletredis.Usage
+	// alert is the balance alert the entry carries; Kind NoAlert when none.
+	alert wallet.Alert
 }
 
 // decode turns an entry into a record, or says why it cannot be recorded
 // correctly (the entry is then parked).
 func decode(e entry) (record, error) {
-	u, err := walletredis.DecodeUsage(e.msg)
+	ev, err := walletredis.DecodeEvent(e.msg)
 	if err != nil {
 		return record{}, err
 	}
-	if err := fits(u); err != nil {
-		return record{}, fmt.Errorf("usage event %s: %w", e.msg.ID, err)
+	if ev.Usage != nil {
+		if err := fits(*ev.Usage); err != nil {
+			return record{}, fmt.Errorf("usage event %s: %w", e.msg.ID, err)
+		}
 	}
-	return record{stream: e.stream, usage: u}, nil
+	return record{stream: e.stream, id: ev.StreamID, usage: ev.Usage, alert: ev.Alert}, nil
 }
 
 // Column sizes of usage_records (migrations/*/00001_init.sql).

@@ -31,7 +31,7 @@ func NewWithHooks(rdb redis.UniversalClient, db *database.DB, cfg Config, h Hook
 
 // WriteBatch runs one database batch as the Writer does, for benchmarks.
 func WriteBatch(ctx context.Context, db *database.DB, rows []walletredis.Usage) (written, duplicates int, err error) {
-	res, err := newStore(db).write(ctx, rows, time.Now().UTC().Truncate(time.Microsecond))
+	res, err := newStore(db, "").write(ctx, rows, nil, time.Now().UTC().Truncate(time.Microsecond))
 	return res.written, res.duplicates, err
 }
 

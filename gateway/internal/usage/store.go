@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/pkg/usagehourly"
+	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
+	"github.com/resayil/portal/pkg/wallet/walletsql"
 )
 
 // store writes batches of usage events to usage_records and wallets.
@@ -44,10 +47,12 @@ type store struct {
 	// rowsPerInsertSQLite).
 	rowsPerInsert int
 	dialect       migrations.Dialect
+	// topUpURL is the link the balance alerts carry.
+	topUpURL string
 }
 
-func newStore(db *database.DB) *store {
-	s := &store{db: db.SQL, dialect: db.Dialect}
+func newStore(db *database.DB, topUpURL string) *store {
+	s := &store{db: db.SQL, dialect: db.Dialect, topUpURL: topUpURL}
 	switch db.Dialect {
 	case migrations.MySQL:
 		s.onDuplicate = " ON DUPLICATE KEY UPDATE request_id = request_id"
@@ -64,6 +69,8 @@ func newStore(db *database.DB) *store {
 type batchResult struct {
 	written    int
 	duplicates int
+	// alerts is the outbox rows inserted.
+	alerts int
 	// unpaid lists the accounts whose durable balance could not pay the
 	// batch's debit, with what was left unpaid.
 	unpaid []unpaidDebit
@@ -79,15 +86,18 @@ type unpaidDebit struct {
 // one.
 var errSomeRecorded = errors.New("usage: some rows already recorded")
 
-// write records rows in one transaction: inserts the new ones and debits
-// their credits. Rows with a request id already recorded, in the database
-// or earlier in rows, count as duplicates and change nothing. On error
-// nothing was written.
-func (s *store) write(ctx context.Context, rows []walletredis.Usage, now time.Time) (batchResult, error) {
+// write records rows and alerts in one transaction: inserts the new rows
+// and debits their credits, and writes each alert's outbox row unless its
+// period has one. Rows with a request id already recorded, in the database
+// or earlier in rows, count as duplicates and change nothing; so does an
+// alert already written (a replayed event carries the same alert, whose
+// dedupe key names its period). On error nothing was written.
+func (s *store) write(ctx context.Context, rows []walletredis.Usage, alerts []wallet.Alert, now time.Time) (batchResult, error) {
 	rows, dups := dedupe(rows)
-	res, err := s.tx(ctx, rows, false, now)
+	alerts = dedupeAlerts(alerts)
+	res, err := s.tx(ctx, rows, alerts, false, now)
 	if errors.Is(err, errSomeRecorded) {
-		res, err = s.tx(ctx, rows, true, now)
+		res, err = s.tx(ctx, rows, alerts, true, now)
 	}
 	res.duplicates += dups
 	return res, err
@@ -108,7 +118,28 @@ func dedupe(rows []walletredis.Usage) ([]walletredis.Usage, int) {
 	return out, len(rows) - len(out)
 }
 
-func (s *store) tx(ctx context.Context, rows []walletredis.Usage, oneByOne bool, now time.Time) (res batchResult, err error) {
+// dedupeAlerts sorts alerts by dedupe key, without repeats: two Writers'
+// batches then insert the same outbox rows in the same order, and queue on
+// MariaDB's index locks instead of deadlocking.
+func dedupeAlerts(alerts []wallet.Alert) []wallet.Alert {
+	if len(alerts) < 2 {
+		return alerts
+	}
+	keyed := make(map[string]wallet.Alert, len(alerts))
+	for _, a := range alerts {
+		if _, ok := keyed[a.DedupeKey()]; !ok {
+			keyed[a.DedupeKey()] = a
+		}
+	}
+	keys := slices.Sorted(maps.Keys(keyed))
+	out := make([]wallet.Alert, len(keys))
+	for i, k := range keys {
+		out[i] = keyed[k]
+	}
+	return out
+}
+
+func (s *store) tx(ctx context.Context, rows []walletredis.Usage, alerts []wallet.Alert, oneByOne bool, now time.Time) (res batchResult, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return batchResult{}, fmt.Errorf("begin: %w", err)
@@ -176,6 +207,15 @@ func (s *store) tx(ctx context.Context, rows []walletredis.Usage, oneByOne bool,
 	}
 	if err := hourly.Write(ctx, tx, s.dialect); err != nil {
 		return batchResult{}, err
+	}
+	for _, a := range alerts {
+		ok, err := walletsql.RecordAlert(ctx, tx, s.dialect, a, s.topUpURL, now)
+		if err != nil {
+			return batchResult{}, fmt.Errorf("record alert %s: %w", a.DedupeKey(), err)
+		}
+		if ok {
+			res.alerts++
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return batchResult{}, fmt.Errorf("commit: %w", err)

@@ -28,6 +28,18 @@
 // inserted. A replayed entry inserts nothing and so debits nothing. See
 // store.go for how the inserted rows are told apart from the duplicates.
 //
+// # Balance alerts
+//
+// The live wallet reports the balance alerts on the same streams
+// (walletredis, "Usage stream"): a usage event carries the alert its debit
+// raised (the balance crossing below a fifth of the period's credits, or
+// reaching zero), and a refused request's hold appends an alert event of
+// its own. The Writer writes each as a notifications row (credits_low,
+// credits_exhausted; walletsql.RecordAlert) in the batch's transaction,
+// unless the row of that alert and period exists, so a replayed or
+// re-delivered event adds nothing; rows go in dedupe-key order, as debits
+// go in account order, so that two Writers' batches do not deadlock.
+//
 // # Failures
 //
 // Database down: the batch's transaction fails, its entries stay pending and
@@ -144,6 +156,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now stamps wallets.updated_at and measures lag (default time.Now).
 	Now func() time.Time
+	// TopUpURL is the link the balance alerts carry
+	// (wallet.TopUpURL(RESAYIL_PUBLIC_URL)).
+	TopUpURL string
 }
 
 func (c Config) withDefaults() Config {
@@ -197,6 +212,10 @@ type Stats struct {
 	// Duplicates is the entries whose request id was already recorded:
 	// replays and re-deliveries; they changed nothing.
 	Duplicates int64
+	// Alerts is the balance alerts written to the outbox (credits_low,
+	// credits_exhausted); an alert whose period already had its row is
+	// not counted.
+	Alerts int64
 	// Parked is the entries moved to the dead-letter stream.
 	Parked int64
 	// Batches is the transactions committed.

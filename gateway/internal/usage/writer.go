@@ -17,6 +17,7 @@ import (
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 )
 
@@ -54,7 +55,7 @@ type Writer struct {
 	nextClaim  time.Time
 	cursors    []string
 
-	written, duplicates, parked, batches, failedBatches, redisErrors, claimed, unpaid, lag atomic.Int64
+	written, duplicates, alerts, parked, batches, failedBatches, redisErrors, claimed, unpaid, lag atomic.Int64
 
 	// Test hooks (export_test.go): run with the batch about to be written
 	// and just committed (before the acknowledgement).
@@ -87,7 +88,7 @@ func newWriter(rdb redis.UniversalClient, db *database.DB, cfg Config) (*Writer,
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "usage-writer", "consumer", cfg.Consumer),
 		rs:    &streams{rdb: rdb, names: keys.Streams(), group: cfg.Group, consumer: cfg.Consumer, dead: DeadStream(cfg.Prefix)},
-		store: newStore(db),
+		store: newStore(db, cfg.TopUpURL),
 		stop:  make(chan struct{}), ctx: ctx, abandon: cancel, done: make(chan struct{}),
 	}
 	w.redisO = outage{what: "redis", log: w.log, now: cfg.Now}
@@ -139,7 +140,7 @@ func (w *Writer) Close(ctx context.Context) error {
 // Stats returns the counters; safe to call at any time.
 func (w *Writer) Stats() Stats {
 	return Stats{
-		Written: w.written.Load(), Duplicates: w.duplicates.Load(), Parked: w.parked.Load(),
+		Written: w.written.Load(), Duplicates: w.duplicates.Load(), Alerts: w.alerts.Load(), Parked: w.parked.Load(),
 		Batches: w.batches.Load(), FailedBatches: w.failedBatches.Load(), RedisErrors: w.redisErrors.Load(),
 		Claimed: w.claimed.Load(), Unpaid: resayil.Credits(w.unpaid.Load()), Lag: time.Duration(w.lag.Load()),
 	}
@@ -399,9 +400,15 @@ func (w *Writer) parkAll(bad []entry, reasons []error) bool {
 // writeBatch commits recs in one transaction, retrying with backoff while
 // the database fails, then acknowledges them; false means abandoned.
 func (w *Writer) writeBatch(recs []record) bool {
-	rows := make([]walletredis.Usage, len(recs))
-	for i, r := range recs {
-		rows[i] = r.usage
+	rows := make([]walletredis.Usage, 0, len(recs))
+	var alerts []wallet.Alert
+	for _, r := range recs {
+		if r.usage != nil {
+			rows = append(rows, *r.usage)
+		}
+		if r.alert.Kind != wallet.NoAlert {
+			alerts = append(alerts, r.alert)
+		}
 	}
 	if w.beforeWrite != nil {
 		w.beforeWrite(w.ctx)
@@ -410,7 +417,7 @@ func (w *Writer) writeBatch(recs []record) bool {
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(w.ctx, w.cfg.Timeout)
 		var err error
-		res, err = w.store.write(ctx, rows, dbtime.Of(w.cfg.Now()))
+		res, err = w.store.write(ctx, rows, alerts, dbtime.Of(w.cfg.Now()))
 		cancel()
 		if err == nil {
 			break
@@ -428,14 +435,15 @@ func (w *Writer) writeBatch(recs []record) bool {
 	w.batches.Add(1)
 	w.written.Add(int64(res.written))
 	w.duplicates.Add(int64(res.duplicates))
+	w.alerts.Add(int64(res.alerts))
 	for _, u := range res.unpaid {
 		w.unpaid.Add(int64(u.unpaid))
 		w.log.Error("durable balance could not pay a flushed debit; recorded the usage, debited what was left",
 			"account", u.account, "debit", u.debit, "unpaid", u.unpaid)
 	}
-	if oldest, ok := streamTime(recs[0].usage.StreamID); ok {
+	if oldest, ok := streamTime(recs[0].id); ok {
 		for _, r := range recs[1:] {
-			if t, ok := streamTime(r.usage.StreamID); ok && t.Before(oldest) {
+			if t, ok := streamTime(r.id); ok && t.Before(oldest) {
 				oldest = t
 			}
 		}
@@ -446,7 +454,7 @@ func (w *Writer) writeBatch(recs []record) bool {
 	}
 	ids := map[string][]string{}
 	for _, r := range recs {
-		ids[r.stream] = append(ids[r.stream], r.usage.StreamID)
+		ids[r.stream] = append(ids[r.stream], r.id)
 	}
 	return w.ack(ids)
 }

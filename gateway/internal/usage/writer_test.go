@@ -310,10 +310,10 @@ func TestWriter_ParksMalformedEntries(t *testing.T) {
 	a := f.account(t, 100)
 	stream := f.live.Keys().Stream(0)
 	// event builds a usage event as the settle script writes it (format
-	// version 4, walletredis): request id, account, credits, then the
-	// model; the other values zero or empty.
+	// version 5, walletredis): request id, account, credits, then the
+	// model; the other values zero or empty (no alert).
 	event := func(requestID, account, credits, model string) map[string]any {
-		return map[string]any{"e": strings.Join([]string{walletredis.UsageVersion, requestID, account, credits, "0", "1700000000000",
+		return map[string]any{"e": strings.Join([]string{walletredis.UsageVersion, requestID, account, credits, "0", "1700000000000", "",
 			"0", "0", "0", "0", "0", "0", "0", "local", "ok", model, ""}, "\x1f")}
 	}
 	good := event("ok-raw", "1", "0", "m")

@@ -3,7 +3,6 @@ package cloudbudgetsql
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/resayil/portal/pkg/cloudbudget"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/dbtime"
+	"github.com/resayil/portal/pkg/outbox"
 )
 
 // Outbox writes what the gateway's background writer records about the
@@ -30,10 +30,9 @@ import (
 // the next pass adds, never a missing alert.
 type Outbox struct {
 	db      *sql.DB
+	dialect migrations.Dialect
 	now     func() time.Time
 	writeMu *sync.Mutex
-	// insertAlert inserts a notification unless its dedupe key exists.
-	insertAlert string
 	// insertDay creates a day's row unless it exists.
 	insertDay string
 	// mirror upserts a day's cap and raises its used count.
@@ -48,21 +47,17 @@ type OutboxConfig struct {
 
 // NewOutbox returns an Outbox on db, which must be migrated.
 func NewOutbox(db *database.DB, cfg OutboxConfig) *Outbox {
-	o := &Outbox{db: db.SQL, now: cfg.Now}
+	o := &Outbox{db: db.SQL, dialect: db.Dialect, now: cfg.Now}
 	if o.now == nil {
 		o.now = time.Now
 	}
-	const cols = `INSERT INTO notifications (dedupe_key, event, audience, locale, payload, status, attempts, next_attempt_at, created_at, updated_at)
-VALUES (?, ?, 'admins', 'en', ?, 'pending', 0, ?, ?, ?)`
 	if db.Dialect == migrations.MySQL {
-		o.insertAlert = cols + ` ON DUPLICATE KEY UPDATE dedupe_key = dedupe_key`
 		o.insertDay = `INSERT INTO cloud_budget_days (day, cap_requests, used_requests, updated_at) VALUES (?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE day = day`
 		o.mirror = `INSERT INTO cloud_budget_days (day, cap_requests, used_requests, updated_at) VALUES (?, ?, ?, ?)
 ON DUPLICATE KEY UPDATE cap_requests = ?, used_requests = GREATEST(used_requests, ?), updated_at = ?`
 	} else {
 		o.writeMu = &sync.Mutex{}
-		o.insertAlert = cols + ` ON CONFLICT (dedupe_key) DO NOTHING`
 		o.insertDay = `INSERT INTO cloud_budget_days (day, cap_requests, used_requests, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (day) DO NOTHING`
 		o.mirror = `INSERT INTO cloud_budget_days (day, cap_requests, used_requests, updated_at) VALUES (?, ?, ?, ?)
@@ -93,27 +88,19 @@ func (o *Outbox) RecordAlert(ctx context.Context, st cloudbudget.State, th cloud
 	if th == cloudbudget.Alert100 {
 		p.Params = []string{strconv.FormatInt(st.Cap, 10)}
 	}
-	payload, err := json.Marshal(p)
-	if err != nil {
-		return false, err
-	}
 	column := "alert80_at"
 	if th == cloudbudget.Alert100 {
 		column = "alert100_at"
 	}
 	var inserted bool
-	err = database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
+	err := database.RunTx(ctx, o.db, o.writeMu, func(tx *sql.Tx) error {
 		now := dbtime.Of(o.now())
-		res, err := tx.ExecContext(ctx, o.insertAlert, th.DedupeKey(st.Day), th.Event(), string(payload), now, now, now)
+		var err error
+		inserted, err = outbox.Insert(ctx, tx, o.dialect, outbox.Notification{DedupeKey: th.DedupeKey(st.Day), Event: th.Event(),
+			Audience: outbox.AudienceAdmins, Payload: p}, now)
 		if err != nil {
 			return fmt.Errorf("insert alert: %w", err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		// MySQL counts a no-op ON DUPLICATE KEY UPDATE as 0 rows.
-		inserted = n == 1
 		if _, err := tx.ExecContext(ctx, o.insertDay, st.Day, st.Cap, st.Used, now); err != nil {
 			return fmt.Errorf("insert day: %w", err)
 		}

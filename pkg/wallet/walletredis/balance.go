@@ -15,5 +15,5 @@ func (w *Wallet) Balance(ctx context.Context, acct resayil.AccountID) (wallet.Ba
 		return wallet.Balance{}, err
 	}
 	total, held := resayil.Credits(res[1]), resayil.Credits(res[2])
-	return wallet.Balance{Total: total, Held: held, Available: total - held, Period: resayil.Credits(res[3])}, nil
+	return wallet.Balance{Total: total, Held: held, Available: total - held, Period: resayil.Credits(res[3]), PeriodSeq: res[4]}, nil
 }

@@ -13,8 +13,8 @@ import (
 
 type zeroLoader struct{}
 
-func (zeroLoader) LoadBalance(context.Context, resayil.AccountID) (resayil.Credits, resayil.Credits, error) {
-	return 0, 0, nil
+func (zeroLoader) LoadBalance(context.Context, resayil.AccountID) (Loaded, error) {
+	return Loaded{}, nil
 }
 
 // TestHotPathCalls pins the number of Redis calls of a request's Reserve

@@ -138,6 +138,61 @@ func TestColdLoad_CarriesPeriod(t *testing.T) {
 	wantPeriod(t, w, acct, 500, 500)
 }
 
+// TestColdLoad_CarriesThePeriodNumber: the live wallet and the database
+// number the periods alike, so an alert's dedupe key names the same
+// period in both. A load counts the periods the database has less those
+// whose grant is not live yet: that grant's Credit adds its own, whether
+// Redis was cold before it or lost its data in between.
+func TestColdLoad_CarriesThePeriodNumber(t *testing.T) {
+	ctx := context.Background()
+	db, env, w := onSQLite(t)
+	acct := newAccount(t, db)
+	grant := func(ref string, amount resayil.Credits) {
+		t.Helper()
+		g := wallet.Grant{Reference: ref, Account: acct, Amount: amount}
+		if err := database.RunTx(ctx, db.SQL, nil, func(tx *sql.Tx) error {
+			_, err := walletsql.CreditTx(ctx, tx, db.Dialect, g, false, time.Now().UTC())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSeq := func(want int64) {
+		t.Helper()
+		var durable int64
+		if err := db.SQL.QueryRow(`SELECT period_seq FROM wallets WHERE account_id = ?`, acct).Scan(&durable); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := w.Balance(ctx, acct); err != nil || b.PeriodSeq != want || durable != want {
+			t.Fatalf("live Balance = %+v, %v, database period_seq %d; want period %d in both", b, err, durable, want)
+		}
+	}
+	markLive := func(ref string) {
+		t.Helper()
+		exec(t, db, `UPDATE credit_ledger SET live_applied_at = ? WHERE reference = ?`, time.Now().UTC(), ref)
+	}
+	grant("payment:1", 100)
+	credit(t, w, acct, "payment:1", 100, true) // cold: loads period 0, applies 1
+	markLive("payment:1")
+	wantSeq(1)
+	grant("payment:2", 100)
+	flush(t, env) // lost before payment:2 went live
+	credit(t, w, acct, "payment:2", 100, true)
+	markLive("payment:2")
+	wantSeq(2)
+	flush(t, env)
+	wantSeq(2)
+	// A reserve on the reloaded wallet refuses in period 2: its alert
+	// names period 2, as an embedded refusal would.
+	_, err := w.Reserve(ctx, wallet.Hold{RequestID: "big", Account: acct, Amount: 500, MinAmount: 500, AlertOnRefusal: true})
+	if resayil.ErrorCode(err) != resayil.EINSUFFICIENTCREDITS {
+		t.Fatalf("Reserve = %v, want a refusal", err)
+	}
+	if got := alertsOf(t, env.Client, w, acct); len(got) != 1 || got[0].DedupeKey() != fmt.Sprintf("credits_exhausted:%d:2", acct) {
+		t.Fatalf("alerts %+v, want credits_exhausted of period 2", got)
+	}
+}
+
 // onSQLite returns a SQLite database, a Redis and a wallet that loads
 // cold balances from that database, as in Redis mode.
 func onSQLite(t *testing.T) (*database.DB, *testenv.RedisEnv, *walletredis.Wallet) {

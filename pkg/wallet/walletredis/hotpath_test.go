@@ -66,7 +66,7 @@ func TestReserve_RepeatOnBothPaths(t *testing.T) {
 	if err != nil || res != (wallet.SettleResult{Charged: 30, Balance: 70}) {
 		t.Fatalf("settle a: %+v %v", res, err)
 	}
-	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: 70, Available: 70, Period: 100}) {
+	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: 70, Available: 70, Period: 100, PeriodSeq: 1}) {
 		t.Fatalf("balance %+v %v", b, err)
 	}
 }
@@ -96,7 +96,7 @@ func TestSettle_AccountHashExact(t *testing.T) {
 	if res, err := w.Settle(ctx, wallet.Settlement{RequestID: "free", Account: acct}); err != nil || res.Charged != 0 {
 		t.Fatalf("settle free: %+v %v", res, err)
 	}
-	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: big + 30, Held: big, Available: 30, Period: big + 100}) {
+	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: big + 30, Held: big, Available: 30, Period: big + 100, PeriodSeq: 1}) {
 		t.Fatalf("balance %+v %v", b, err)
 	}
 	if _, err := w.Release(ctx, acct, "live"); err != nil {
@@ -181,7 +181,7 @@ func TestHoldsKeysGone_HeldResets(t *testing.T) {
 	if err != nil || res != (wallet.SettleResult{Charged: 10, Balance: 90}) {
 		t.Fatalf("settle after the holds keys expired: %+v %v", res, err)
 	}
-	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: 90, Available: 90, Period: 100}) {
+	if b, err := w.Balance(ctx, acct); err != nil || b != (wallet.Balance{Total: 90, Available: 90, Period: 100, PeriodSeq: 1}) {
 		t.Fatalf("balance %+v %v", b, err)
 	}
 }

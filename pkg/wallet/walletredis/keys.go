@@ -56,8 +56,10 @@ func (k Keys) accountKey(entity string, acct resayil.AccountID) string {
 	return k.base + entity + ":" + k.tag(k.Shard(acct)) + ":" + strconv.FormatInt(int64(acct), 10)
 }
 
-// Account is the hash {balance, held}: the live balance and the sum of its
-// live holds. No TTL: it is a balance.
+// Account is the hash {balance, held, period, seq, xseq}: the live
+// balance, the sum of its live holds, the credits of this period and its
+// number, and the last period whose exhausted alert went out. No TTL: it
+// is a balance.
 func (k Keys) Account(acct resayil.AccountID) string { return k.accountKey("account", acct) }
 
 // Holds is the hash request id → credits held.

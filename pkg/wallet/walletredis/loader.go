@@ -22,9 +22,20 @@ import (
 // script runs (SET NX semantics inside the script), so concurrent loaders
 // and a Credit racing a load cannot apply anything twice.
 //
-// period is the wallet's credits "of this period" (the balance right after
-// its most recent grant), loaded with the balance so that the live wallet
-// keeps it (docs/adr/0012-credits-of-this-period.md).
+// The period's credits and number are loaded with the balance so that the
+// live wallet keeps them (docs/adr/0012-credits-of-this-period.md); the
+// number, like the balance, leaves out the grants not yet applied live,
+// each of which adds its one when Credit applies it.
 type Loader interface {
-	LoadBalance(ctx context.Context, account resayil.AccountID) (balance, period resayil.Credits, err error)
+	LoadBalance(ctx context.Context, account resayil.AccountID) (Loaded, error)
+}
+
+// Loaded is an account's durable wallet as a Loader reads it.
+type Loaded struct {
+	Balance resayil.Credits
+	// Period is the credits "of this period": the balance right after the
+	// most recent grant.
+	Period resayil.Credits
+	// PeriodSeq numbers the period (wallets.period_seq).
+	PeriodSeq int64
 }

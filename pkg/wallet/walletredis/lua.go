@@ -12,8 +12,8 @@ import "github.com/redis/go-redis/v9"
 //
 // Every script gets the same first keys and arguments:
 //
-//	KEYS[1] Account hash {balance, held, period}   KEYS[2] Holds hash   KEYS[3] Leases zset
-//	ARGV[1] "balance:period" to load if Redis has none, or '' (then the
+//	KEYS[1] Account hash {balance, held, period, seq, xseq}   KEYS[2] Holds hash   KEYS[3] Leases zset
+//	ARGV[1] "balance:period:seq" to load if Redis has none, or '' (then the
 //	        script answers -1, the caller asks the Loader and runs it again)
 //	ARGV[2] now, Unix milliseconds (the wallet's clock, so tests can move it)
 //
@@ -38,12 +38,15 @@ local function leasesttl()
   return lttl
 end
 
--- open returns balance and held, loading ARGV[1] when Redis has no balance
--- (only if absent: a concurrent load or grant that got here first wins), or
--- nil when there is nothing to load. holdsexist says the caller knows the
--- holds keys exist (it found a hold in them).
+-- open returns balance, held, and the period's credits and number as
+-- stored (strings, false when missing: a wallet loaded before they were
+-- kept), loading ARGV[1] when Redis has no balance (only if absent: a
+-- concurrent load or grant that got here first wins), or nil when there
+-- is nothing to load. holdsexist says the caller knows the holds keys
+-- exist (it found a hold in them). The period's fields come in the same
+-- HMGET: they cost the common path nothing.
 local function open(holdsexist)
-  local v = redis.call('HMGET', KEYS[1], 'balance', 'held')
+  local v = redis.call('HMGET', KEYS[1], 'balance', 'held', 'period', 'seq')
   if v[1] then
     local held = tonumber(v[2]) or 0
     -- The holds keys expire (TTL) only after every lease in them ran out.
@@ -51,16 +54,16 @@ local function open(holdsexist)
       held = 0
       redis.call('HSET', KEYS[1], 'held', 0)
     end
-    return tonumber(v[1]), held
+    return tonumber(v[1]), held, v[3], v[4]
   end
   if ARGV[1] == '' then return nil end
-  local b, p = string.match(ARGV[1], '^(%d+):(%d+)$')
+  local b, p, s = string.match(ARGV[1], '^(%d+):(%d+):(%d+)$')
   if not b then return redis.error_reply('walletredis: bad balance to load') end
   -- If only the balance was lost (evicted), surviving holds keep protecting.
   local held = 0
   for _, a in ipairs(redis.call('HVALS', KEYS[2])) do held = held + tonumber(a) end
-  redis.call('HSET', KEYS[1], 'balance', b, 'held', held, 'period', p)
-  return tonumber(b), held
+  redis.call('HSET', KEYS[1], 'balance', b, 'held', held, 'period', p, 'seq', s)
+  return tonumber(b), held, p, s
 end
 
 -- reclaim drops holds whose lease ran out (their gateway died) and returns
@@ -98,11 +101,29 @@ local function extend(ttl)
 end
 
 local function int(n) return string.format('%.0f', n) end
+
+-- exhausted returns the alert "exhausted:<seq>:<balance>" of the balance
+-- running out in period seq, or '' when this period raised it already:
+-- the xseq field keeps the last period that did, so that a settlement
+-- reaching zero and the refusals after it (by the hundred, from a client
+-- retrying) put one alert on the stream, not one each. Only on the rare
+-- paths (a refusal, a balance reaching zero).
+local function exhausted(seq, bal)
+  seq = seq or '0'
+  if redis.call('HGET', KEYS[1], 'xseq') == seq then return '' end
+  redis.call('HSET', KEYS[1], 'xseq', seq)
+  return 'exhausted:' .. seq .. ':' .. int(bal)
+end
 `
 
-// reserveScript: ARGV[3] request id, [4] amount, [5] minimum, [6] lease ms,
-// [7] TTL ms of the holds keys. Returns {1, granted}, {2, existing hold},
-// {0, available} (insufficient) or {-1, 0} (load needed). Expired holds are
+// reserveScript: KEYS[4] usage stream; ARGV[3] request id, [4] amount, [5]
+// minimum, [6] lease ms, [7] TTL ms of the holds keys, [8] the account id
+// when a refusal raises the exhausted alert (wallet.Hold.AlertOnRefusal),
+// else empty. Returns {1, granted}, {2, existing hold}, {0, available}
+// (insufficient) or {-1, 0} (load needed). A refusal with ARGV[8] set
+// appends an alert event to the usage stream, once per period (exhausted
+// says how): the 402 reaches the database through the usage writer, and
+// costs the gateway no round trip of its own. Expired holds are
 // reclaimed only when the balance falls short, which keeps the common case
 // to a handful of commands. The decision mirrors wallet.Hold.Grant.
 //
@@ -121,7 +142,7 @@ local function int(n) return string.format('%.0f', n) end
 var reserveScript = redis.NewScript(prelude + reserveSrc)
 
 const reserveSrc = `
-local bal, held = open()
+local bal, held, _, seq = open()
 if not bal then return {-1, 0} end
 -- held is the sum of the holds (every script changes both together), so
 -- none held means no holds keys: the usual case of an account with one
@@ -144,7 +165,14 @@ else
   if have then return {2, tonumber(have)} end
   if bal - held < amount then held = held - reclaim() end
   local avail = bal - held
-  if avail < minimum then return {0, math.max(avail, 0)} end
+  if avail < minimum then
+    if ARGV[8] ~= '' then
+      local a = exhausted(seq, bal)
+      -- the alert event: one field (walletredis.AlertVersion "1", usage.go)
+      if a ~= '' then redis.call('XADD', KEYS[4], '*', 'a', '1\31' .. ARGV[8] .. '\31' .. a) end
+    end
+    return {0, math.max(avail, 0)}
+  end
   g = math.min(amount, avail)
   gs = int(g)
   redis.call('HSET', KEYS[2], id, gs)
@@ -160,7 +188,9 @@ return {1, g}
 // the usage event, packed (packUsage). Returns {1, charged, shortfall,
 // balance}, {2, ...} for a replay (the first charge and shortfall, the
 // current balance) or {-1, 0, 0, 0} (load needed). The marker, the debit and
-// the XADD happen together or not at all. The charge mirrors wallet.Charge.
+// the XADD happen together or not at all. The charge mirrors wallet.Charge,
+// the balance alert the event carries wallet.DebitAlert (the alert is
+// empty when there is none, nearly always, and then costs nothing).
 //
 // bal and held track the account hash exactly (open() returns what it
 // holds or has just written, reclaim() returns what it took off held), so
@@ -181,7 +211,7 @@ if done then
 end
 local id = ARGV[3]
 local hold = redis.call('HGET', KEYS[2], id)
-local bal, held = open(hold ~= false)
+local bal, held, period, seq = open(hold ~= false)
 if not bal then return {-1, 0, 0, 0} end
 if hold then
   hold = tonumber(hold)
@@ -203,8 +233,17 @@ end
 local cs, ss = ARGV[4], '0'
 if shortfall ~= 0 then cs, ss = int(charged), int(shortfall) end
 redis.call('SET', KEYS[4], cs .. ':' .. ss, 'PX', ARGV[5])
--- the event: one field (walletredis.UsageVersion "4", usage.go)
-redis.call('XADD', KEYS[5], '*', 'e', '4\31' .. id .. '\31' .. ARGV[6] .. '\31' .. cs .. '\31' .. ss .. '\31' .. ARGV[2] .. '\31' .. ARGV[7])
+local alert = ''
+if charged ~= 0 then
+  local after, m = bal - charged, tonumber(period) or 0
+  if after == 0 then
+    alert = exhausted(seq, 0)
+  elseif m > 0 and bal * 5 >= m and after * 5 < m then
+    alert = 'low:' .. (seq or '0') .. ':' .. int(after)
+  end
+end
+-- the event: one field (walletredis.UsageVersion "5", usage.go)
+redis.call('XADD', KEYS[5], '*', 'e', '5\31' .. id .. '\31' .. ARGV[6] .. '\31' .. cs .. '\31' .. ss .. '\31' .. ARGV[2] .. '\31' .. alert .. '\31' .. ARGV[7])
 return {1, charged, shortfall, bal - charged}
 `
 
@@ -235,7 +274,7 @@ return {1}
 // reference was applied before, {-1, 0} (load needed). The membership test
 // and the increment are one step, so concurrent webhooks apply once; the
 // period (the credits "of this period", the balance right after the most
-// recent grant) is set in the same step.
+// recent grant) is set, and its number seq counted, in the same step.
 var creditScript = redis.NewScript(prelude + `
 if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 1 then
   return {0, tonumber(redis.call('HGET', KEYS[1], 'balance')) or 0}
@@ -244,25 +283,25 @@ local bal = open()
 if not bal then return {-1, 0} end
 local nb = redis.call('HINCRBY', KEYS[1], 'balance', ARGV[4])
 redis.call('HSET', KEYS[1], 'period', nb)
+redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
 return {1, nb}
 `)
 
-// balanceScript returns {1, balance, held, period} after reclaiming expired
-// holds, or {-1, 0, 0, 0} (load needed). A live wallet loaded before it
-// kept a period gets its balance as the period, the rule the database's
-// migration applied to existing wallets.
+// balanceScript returns {1, balance, held, period, seq} after reclaiming
+// expired holds, or {-1, 0, 0, 0, 0} (load needed). A live wallet loaded
+// before it kept a period gets its balance as the period, the rule the
+// database's migration applied to existing wallets.
 var balanceScript = redis.NewScript(prelude + `
-local bal, held = open()
-if not bal then return {-1, 0, 0, 0} end
+local bal, held, period, seq = open()
+if not bal then return {-1, 0, 0, 0, 0} end
 held = held - reclaim()
-local period = redis.call('HGET', KEYS[1], 'period')
 if not period then
   period = bal
   redis.call('HSET', KEYS[1], 'period', int(bal))
 end
-return {1, bal, held, tonumber(period)}
+return {1, bal, held, tonumber(period), tonumber(seq) or 0}
 `)
 
 // sweepScript reclaims one account's expired holds for ReclaimExpired and

@@ -59,9 +59,8 @@ func (w *Wallet) QueueReserve(ctx context.Context, p redis.Pipeliner, h wallet.H
 	if err := h.Validate(); err != nil {
 		return &ReserveCmd{err: err}
 	}
-	lease := h.LeaseOrDefault()
-	return &ReserveCmd{h: h, q: w.queue(ctx, p, "reserve", reserveScript, h.Account, w.accountKeys(h.Account),
-		nil, nil, h.RequestID, int64(h.Amount), int64(h.Min()), lease.Milliseconds(), holdTTL(lease))}
+	keys, args := w.reserveCall(h)
+	return &ReserveCmd{h: h, q: w.queue(ctx, p, "reserve", reserveScript, h.Account, keys, args...)}
 }
 
 // Result is Reserve's answer.

@@ -61,6 +61,7 @@ func TestConformance_Pipelined(t *testing.T) {
 			Clock:      clock,
 			NewAccount: func(*testing.T) resayil.AccountID { return resayil.AccountID(next.Add(1)) },
 			UsageCount: func(t *testing.T, acct resayil.AccountID) int { return len(usageOf(t, env.Client, w, acct)) },
+			Alerts:     func(t *testing.T, acct resayil.AccountID) []wallet.Alert { return alertsOf(t, env.Client, w, acct) },
 		}
 	})
 }

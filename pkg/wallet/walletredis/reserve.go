@@ -2,6 +2,7 @@ package walletredis
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/resayil/portal/pkg/resayil"
@@ -14,9 +15,8 @@ func (w *Wallet) Reserve(ctx context.Context, h wallet.Hold) (resayil.Credits, e
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	lease := h.LeaseOrDefault()
-	res, err := w.run(ctx, "reserve", reserveScript, h.Account, w.accountKeys(h.Account),
-		nil, nil, h.RequestID, int64(h.Amount), int64(h.Min()), lease.Milliseconds(), holdTTL(lease))
+	keys, args := w.reserveCall(h)
+	res, err := w.run(ctx, "reserve", reserveScript, h.Account, keys, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -24,6 +24,19 @@ func (w *Wallet) Reserve(ctx context.Context, h wallet.Hold) (resayil.Credits, e
 		return 0, wallet.Insufficient(resayil.Credits(res[1]), h.Min())
 	}
 	return resayil.Credits(res[1]), nil
+}
+
+// reserveCall returns reserveScript's keys and arguments (the first two
+// filled in by run or queue). The usage stream is named even when a
+// refusal raises no alert: a key name costs the call nothing.
+func (w *Wallet) reserveCall(h wallet.Hold) ([]string, []any) {
+	lease := h.LeaseOrDefault()
+	alertAccount := ""
+	if h.AlertOnRefusal {
+		alertAccount = strconv.FormatInt(int64(h.Account), 10)
+	}
+	return w.accountKeys(h.Account, w.keys.UsageStream(h.Account)),
+		[]any{nil, nil, h.RequestID, int64(h.Amount), int64(h.Min()), lease.Milliseconds(), holdTTL(lease), alertAccount}
 }
 
 // Renew implements wallet.Wallet.

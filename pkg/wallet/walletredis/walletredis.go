@@ -9,7 +9,7 @@
 // S = A mod Shards (default 16), every key of one account carries the hash
 // tag {wS}, so each script touches one Redis Cluster slot:
 //
-//	P resayil:wallet:account:{wS}:A   hash {balance, held}; no TTL (a balance)
+//	P resayil:wallet:account:{wS}:A   hash {balance, held, period, seq, xseq}; no TTL (a balance)
 //	P resayil:wallet:holds:{wS}:A     hash R → credits held; TTL lease + 1 h, renewed below lease + 50 min
 //	P resayil:wallet:leases:{wS}:A    zset R → lease expiry, Unix ms; the same TTL
 //	P resayil:wallet:grants:{wS}:A    set of applied grant references; TTL GrantTTL (30 d)
@@ -28,15 +28,26 @@
 // database idempotently (unique request_id), then acknowledges the entries
 // and trims what its group is done with; the streams are never trimmed by
 // length, which could drop events the writer has not read. An entry has
-// one field (format version 3, the only one; DecodeUsage parses it):
+// one field, either (DecodeEvent parses both):
 //
-//	e  "3", request_id (billing id, unique), account_id, credits (debit
+//	e  a usage event, format version 5 (UsageVersion; DecodeEvent still
+//	   reads 4, without the alert, and 3, without held_credits): "5",
+//	   request_id (billing id, unique), account_id, credits (debit
 //	   charged), shortfall_credits (cost the balance could not pay),
-//	   created_at_ms (settlement time, Unix milliseconds), api_key_id ("0"
-//	   for none), prompt_tokens, completion_tokens, total_tokens,
-//	   latency_ms, ttfb_ms, backend, status, model, client_request_id (the
-//	   client's X-Request-Id, may be empty, may hold any byte), separated
-//	   by the ASCII unit separator (0x1f)
+//	   created_at_ms (settlement time, Unix milliseconds), alert (the
+//	   balance alert the debit raised, or empty), api_key_id ("0" for
+//	   none), prompt_tokens, completion_tokens, total_tokens, latency_ms,
+//	   ttfb_ms, held_credits, backend, status, model, client_request_id
+//	   (the client's X-Request-Id, may be empty, may hold any byte)
+//	a  an alert event (AlertVersion "1"), appended by Reserve when it
+//	   refuses a request's hold for lack of credits: "1", account_id, alert
+//
+// separated by the ASCII unit separator (0x1f). An alert is
+// "<low|exhausted>:<period_seq>:<balance left>" (wallet.DebitAlert says
+// when); the writer records it as an outbox row, once per period by its
+// dedupe key. The account hash keeps the period's number (seq, counted by
+// every grant) and the last period whose exhausted alert went out (xseq),
+// so that refusals by the hundred put one alert event on the stream.
 //
 // # Loading
 //
@@ -160,11 +171,12 @@ func (w *Wallet) loadIfCold(ctx context.Context, op string, s *redis.Script, acc
 	if len(res) == 0 || res[0] != -1 {
 		return res, nil
 	}
-	bal, period, err := w.loader.LoadBalance(ctx, acct)
+	l, err := w.loader.LoadBalance(ctx, acct)
 	if err != nil {
 		return nil, unavailable(op+": load balance", err)
 	}
-	args[0] = strconv.FormatInt(int64(max(bal, 0)), 10) + ":" + strconv.FormatInt(int64(max(period, 0)), 10)
+	args[0] = strconv.FormatInt(int64(max(l.Balance, 0)), 10) + ":" + strconv.FormatInt(int64(max(l.Period, 0)), 10) +
+		":" + strconv.FormatInt(max(l.PeriodSeq, 0), 10)
 	res, err = s.Run(ctx, w.client, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, unavailable(op, err)

@@ -31,6 +31,7 @@ func TestConformance(t *testing.T) {
 			Clock:      clock,
 			NewAccount: func(*testing.T) resayil.AccountID { return resayil.AccountID(next.Add(1)) },
 			UsageCount: func(t *testing.T, acct resayil.AccountID) int { return len(usageOf(t, env.Client, w, acct)) },
+			Alerts:     func(t *testing.T, acct resayil.AccountID) []wallet.Alert { return alertsOf(t, env.Client, w, acct) },
 		}
 	})
 }
@@ -45,11 +46,11 @@ type durable struct {
 
 // LoadBalance loads the balance as its period: the in-test database
 // holds balances only.
-func (d *durable) LoadBalance(_ context.Context, acct resayil.AccountID) (resayil.Credits, resayil.Credits, error) {
+func (d *durable) LoadBalance(_ context.Context, acct resayil.AccountID) (walletredis.Loaded, error) {
 	d.loads.Add(1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.balances[acct], d.balances[acct], nil
+	return walletredis.Loaded{Balance: d.balances[acct], Period: d.balances[acct]}, nil
 }
 
 func (d *durable) set(acct resayil.AccountID, bal resayil.Credits) {
@@ -61,21 +62,45 @@ func (d *durable) set(acct resayil.AccountID, bal resayil.Credits) {
 	d.balances[acct] = bal
 }
 
-// usageOf reads and decodes the account's usage events.
-func usageOf(t *testing.T, c *redis.Client, w *walletredis.Wallet, acct resayil.AccountID) []walletredis.Usage {
+// eventsOf reads and decodes the entries of the account's usage stream.
+func eventsOf(t *testing.T, c *redis.Client, w *walletredis.Wallet, acct resayil.AccountID) []walletredis.Event {
 	t.Helper()
 	msgs, err := c.XRange(context.Background(), w.Keys().UsageStream(acct), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []walletredis.Usage
+	var out []walletredis.Event
 	for _, m := range msgs {
-		u, err := walletredis.DecodeUsage(m)
+		ev, err := walletredis.DecodeEvent(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.Account == acct {
-			out = append(out, u)
+		if (ev.Usage != nil && ev.Usage.Account == acct) || (ev.Usage == nil && ev.Alert.Account == acct) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// usageOf reads the account's usage events.
+func usageOf(t *testing.T, c *redis.Client, w *walletredis.Wallet, acct resayil.AccountID) []walletredis.Usage {
+	t.Helper()
+	var out []walletredis.Usage
+	for _, ev := range eventsOf(t, c, w, acct) {
+		if ev.Usage != nil {
+			out = append(out, *ev.Usage)
+		}
+	}
+	return out
+}
+
+// alertsOf reads the alerts the account's stream entries carry.
+func alertsOf(t *testing.T, c *redis.Client, w *walletredis.Wallet, acct resayil.AccountID) []wallet.Alert {
+	t.Helper()
+	var out []wallet.Alert
+	for _, ev := range eventsOf(t, c, w, acct) {
+		if ev.Alert.Kind != wallet.NoAlert {
+			out = append(out, ev.Alert)
 		}
 	}
 	return out

@@ -20,9 +20,11 @@ type Execer interface {
 // CreditTx writes the durable part of a grant inside the caller's
 // transaction: the credit_ledger row, then the increment of the account's
 // wallets row (created when missing), whose period_credits becomes the
-// balance after the grant in the same statement (the credits "of this
-// period", docs/adr/0012-credits-of-this-period.md). It is the one code path that does so,
-// for the embedded wallet (Credit), portal-api's grants and test fixtures.
+// balance after the grant and whose period_seq grows by one, in the same
+// statement: the grant starts a new period (the credits "of this period",
+// docs/adr/0012-credits-of-this-period.md), whose number the balance
+// alerts are deduplicated by. It is the one code path that does so, for
+// the embedded wallet (Credit), portal-api's grants and test fixtures.
 //
 // The row comes first and its unique reference (uq_credit_ledger_reference)
 // decides: a reference already in the ledger returns applied=false, nil
@@ -60,8 +62,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, g.Account, g.Reference, g.LedgerKind(), g.Amou
 	return true, nil
 }
 
-// upsertCredit adds to a wallet, creating it when missing, and sets its
-// period_credits to the new balance. Its arguments: account, amount,
+// upsertCredit adds to a wallet, creating it when missing (period 1), sets
+// its period_credits to the new balance and counts the period in
+// period_seq. Its arguments: account, amount,
 // amount, now, amount, amount, now. period_credits is assigned before
 // balance_credits and from the old balance plus the amount, so the
 // statement means the same whether the server evaluates the assignments
@@ -69,11 +72,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, g.Account, g.Reference, g.LedgerKind(), g.Amou
 // SIMULTANEOUS_ASSIGNMENT).
 func upsertCredit(d migrations.Dialect) string {
 	if d == migrations.MySQL {
-		return `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, ?, ?, 0, ?)
-ON DUPLICATE KEY UPDATE period_credits = balance_credits + ?, balance_credits = balance_credits + ?, updated_at = ?`
+		return `INSERT INTO wallets (account_id, balance_credits, period_credits, period_seq, held_credits, updated_at) VALUES (?, ?, ?, 1, 0, ?)
+ON DUPLICATE KEY UPDATE period_credits = balance_credits + ?, balance_credits = balance_credits + ?, period_seq = period_seq + 1, updated_at = ?`
 	}
-	return `INSERT INTO wallets (account_id, balance_credits, period_credits, held_credits, updated_at) VALUES (?, ?, ?, 0, ?)
-ON CONFLICT (account_id) DO UPDATE SET period_credits = wallets.balance_credits + ?, balance_credits = wallets.balance_credits + ?, updated_at = ?`
+	return `INSERT INTO wallets (account_id, balance_credits, period_credits, period_seq, held_credits, updated_at) VALUES (?, ?, ?, 1, 0, ?)
+ON CONFLICT (account_id) DO UPDATE SET period_credits = wallets.balance_credits + ?, balance_credits = wallets.balance_credits + ?, period_seq = wallets.period_seq + 1, updated_at = ?`
 }
 
 // Credit implements wallet.Wallet: CreditTx in a transaction of its own,

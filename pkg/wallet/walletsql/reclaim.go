@@ -76,7 +76,7 @@ func (w *Wallet) ReclaimExpired(ctx context.Context) (int, error) {
 		for _, acct := range accts {
 			err := w.tx(ctx, func(tx *sql.Tx) error {
 				found = 0
-				if _, _, ok, err := w.lockWallet(ctx, tx, acct); err != nil || !ok {
+				if _, ok, err := w.lockWallet(ctx, tx, acct); err != nil || !ok {
 					return err
 				}
 				n, _, err := w.reclaimAccount(ctx, tx, acct, now)

@@ -20,22 +20,32 @@ var errHoldExists = errors.New("walletsql: hold exists")
 // it in wallet_holds, all in one transaction. Expired holds are reclaimed
 // only when the available balance falls short, so the common case is four
 // statements.
+//
+// A refusal of a request's hold (h.AlertOnRefusal) raises the account's
+// credits_exhausted alert in the same transaction, which then commits
+// (with the expired holds it reclaimed) instead of rolling back. The
+// alert's dedupe key makes it once per period; the memo of periods already
+// written makes a flood of refusals cost one INSERT, not one each.
 func (w *Wallet) Reserve(ctx context.Context, h wallet.Hold) (resayil.Credits, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
 	now := w.clock()
-	var granted resayil.Credits
+	var (
+		granted resayil.Credits
+		// refusal is the refusal decided in the transaction, returned
+		// after it commits; alerted the period it wrote the alert of.
+		refusal error
+		alerted *alertPeriod
+	)
 	err := w.tx(ctx, func(tx *sql.Tx) error {
-		balance, held, found, err := w.lockWallet(ctx, tx, h.Account)
+		refusal, alerted = nil, nil
+		wr, found, err := w.lockWallet(ctx, tx, h.Account)
 		if err != nil {
 			return err
 		}
-		if !found {
-			return wallet.Insufficient(0, h.Min())
-		}
-		available := balance - held
-		if available < h.Amount {
+		available := wr.balance - wr.held
+		if found && available < h.Amount {
 			_, freed, err := w.reclaimAccount(ctx, tx, h.Account, now)
 			if err != nil {
 				return err
@@ -44,7 +54,15 @@ func (w *Wallet) Reserve(ctx context.Context, h wallet.Hold) (resayil.Credits, e
 		}
 		g, err := h.Grant(available)
 		if err != nil {
-			return err
+			refusal = err
+			if h.AlertOnRefusal && !w.refused.has(h.Account, wr.seq) {
+				a := wallet.Alert{Kind: wallet.AlertExhausted, Account: h.Account, PeriodSeq: wr.seq, Balance: wr.balance}
+				if _, err := RecordAlert(ctx, tx, w.dialect, a, w.topUpURL, now); err != nil {
+					return err
+				}
+				alerted = &alertPeriod{h.Account, wr.seq}
+			}
+			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE wallets SET held_credits = held_credits + ?, updated_at = ?
 WHERE account_id = ? AND balance_credits - held_credits >= ?`, g, now, h.Account, g)
@@ -70,10 +88,13 @@ VALUES (?, ?, ?, ?, ?)`, h.RequestID, h.Account, g, now, now.Add(h.LeaseOrDefaul
 		return w.existingHold(ctx, h)
 	}
 	if err != nil {
-		if resayil.ErrorCode(err) == resayil.EINSUFFICIENTCREDITS {
-			return 0, err
-		}
 		return 0, fmt.Errorf("walletsql: reserve: %w", err)
+	}
+	if alerted != nil {
+		w.refused.add(alerted.account, alerted.seq)
+	}
+	if refusal != nil {
+		return 0, refusal
 	}
 	return granted, nil
 }
@@ -123,7 +144,7 @@ func (w *Wallet) Release(ctx context.Context, acct resayil.AccountID, requestID 
 	var freed resayil.Credits
 	err := w.tx(ctx, func(tx *sql.Tx) error {
 		freed = 0
-		if _, _, found, err := w.lockWallet(ctx, tx, acct); err != nil || !found {
+		if _, found, err := w.lockWallet(ctx, tx, acct); err != nil || !found {
 			return err
 		}
 		amount, err := w.dropHold(ctx, tx, acct, requestID)

@@ -24,12 +24,19 @@ func (w *Wallet) Settle(ctx context.Context, s wallet.Settlement) (wallet.Settle
 		return wallet.SettleResult{}, err
 	}
 	now := w.clock()
-	var result wallet.SettleResult
+	var (
+		result wallet.SettleResult
+		// exhausted is the period whose credits_exhausted row this
+		// settlement wrote, for the refusals' memo.
+		exhausted *alertPeriod
+	)
 	err := w.tx(ctx, func(tx *sql.Tx) error {
-		balance, held, found, err := w.lockWallet(ctx, tx, s.Account)
+		exhausted = nil
+		wr, found, err := w.lockWallet(ctx, tx, s.Account)
 		if err != nil {
 			return err
 		}
+		balance, held := wr.balance, wr.held
 		var hold resayil.Credits
 		if found {
 			if hold, err = w.dropHold(ctx, tx, s.Account, s.RequestID); err != nil {
@@ -62,7 +69,19 @@ WHERE account_id = ? AND balance_credits - held_credits + ? >= ?`, charged, hold
 		if err := w.addHourly(ctx, tx, s, charged, now); err != nil {
 			return err
 		}
-		result = wallet.SettleResult{Charged: charged, Shortfall: shortfall, Balance: balance - charged}
+		// After the usage record: a replay (errSettled) rolls back before
+		// it could raise anything.
+		after := balance - charged
+		if kind := wallet.DebitAlert(balance, after, wr.period); kind != wallet.NoAlert {
+			a := wallet.Alert{Kind: kind, Account: s.Account, PeriodSeq: wr.seq, Balance: after}
+			if _, err := RecordAlert(ctx, tx, w.dialect, a, w.topUpURL, now); err != nil {
+				return err
+			}
+			if kind == wallet.AlertExhausted {
+				exhausted = &alertPeriod{s.Account, wr.seq}
+			}
+		}
+		result = wallet.SettleResult{Charged: charged, Shortfall: shortfall, Balance: after}
 		return nil
 	})
 	if errors.Is(err, errSettled) {
@@ -70,6 +89,9 @@ WHERE account_id = ? AND balance_credits - held_credits + ? >= ?`, charged, hold
 	}
 	if err != nil {
 		return wallet.SettleResult{}, fmt.Errorf("walletsql: settle: %w", err)
+	}
+	if exhausted != nil {
+		w.refused.add(exhausted.account, exhausted.seq)
 	}
 	return result, nil
 }

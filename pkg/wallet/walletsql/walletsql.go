@@ -19,9 +19,11 @@
 // the transaction rolls back, debit or grant included, and the first
 // outcome is reported. Nothing relies on a read-then-write check.
 //
-// Tables: wallets (balance_credits, held_credits), wallet_holds (one row per
-// live hold, with its lease expiry), credit_ledger, usage_records; see
-// migrations/*/00001_init.sql.
+// Tables: wallets (balance_credits, held_credits, period_credits,
+// period_seq), wallet_holds (one row per live hold, with its lease expiry),
+// credit_ledger, usage_records, and notifications for the balance alerts
+// (alert.go, docs/adr/0014-balance-alerts-once-per-period.md); see
+// migrations/*/00001_init.sql and later.
 package walletsql
 
 import (
@@ -44,6 +46,10 @@ type Config struct {
 	// Now is the time source for leases and timestamps; nil means
 	// time.Now. Tests pass a manual clock instead of sleeping.
 	Now func() time.Time
+	// TopUpURL is the link the balance alerts carry
+	// (wallet.TopUpURL(RESAYIL_PUBLIC_URL)); the gateway sets it. Alerts
+	// are written whether or not it is set.
+	TopUpURL string
 }
 
 // Wallet is the SQL wallet. It is safe for concurrent use, and several
@@ -60,13 +66,18 @@ type Wallet struct {
 	// faster under load than SQLite's busy handler, which polls with sleeps.
 	// Other processes are still queued by busy_timeout. Nil on MySQL.
 	writeMu *sync.Mutex
+	// topUpURL: Config.TopUpURL.
+	topUpURL string
+	// refused remembers the periods whose credits_exhausted row this
+	// process has written, so that a flood of 402s writes it once.
+	refused alertMemo
 }
 
 var _ wallet.Wallet = (*Wallet)(nil)
 
 // New returns a Wallet on db, which must be migrated.
 func New(db *database.DB, cfg Config) *Wallet {
-	w := &Wallet{db: db.SQL, now: cfg.Now, dialect: db.Dialect}
+	w := &Wallet{db: db.SQL, now: cfg.Now, dialect: db.Dialect, topUpURL: cfg.TopUpURL}
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -89,17 +100,26 @@ func (w *Wallet) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return database.RunTx(ctx, w.db, w.writeMu, fn)
 }
 
+// walletRow is a locked wallets row.
+type walletRow struct {
+	balance, held resayil.Credits
+	// period and seq are the credits of this period and its number
+	// (period_credits, period_seq), which the balance alerts need.
+	period resayil.Credits
+	seq    int64
+}
+
 // lockWallet reads and locks an account's wallet row; found is false when
 // the account has never been funded.
-func (w *Wallet) lockWallet(ctx context.Context, tx *sql.Tx, acct resayil.AccountID) (balance, held resayil.Credits, found bool, err error) {
+func (w *Wallet) lockWallet(ctx context.Context, tx *sql.Tx, acct resayil.AccountID) (r walletRow, found bool, err error) {
 	err = tx.QueryRowContext(ctx,
-		`SELECT balance_credits, held_credits FROM wallets WHERE account_id = ?`+w.forUpdate, acct).
-		Scan(&balance, &held)
+		`SELECT balance_credits, held_credits, period_credits, period_seq FROM wallets WHERE account_id = ?`+w.forUpdate, acct).
+		Scan(&r.balance, &r.held, &r.period, &r.seq)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, false, nil
+		return walletRow{}, false, nil
 	}
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("lock wallet: %w", err)
+		return walletRow{}, false, fmt.Errorf("lock wallet: %w", err)
 	}
-	return balance, held, true, nil
+	return r, true, nil
 }

@@ -68,21 +68,25 @@ func wantBalance(t *testing.T, h Harness, acct resayil.AccountID, want wallet.Ba
 	if err != nil {
 		t.Fatalf("Balance: %v", err)
 	}
-	// Period has its own subtest (testPeriodIsBalanceAfterLastGrant).
+	// Period has its own subtest (testPeriodIsBalanceAfterLastGrant);
+	// PeriodSeq is compared only when want sets it.
 	got.Period = want.Period
+	if want.PeriodSeq == 0 {
+		got.PeriodSeq = 0
+	}
 	if got != want {
 		t.Fatalf("Balance = %+v, want %+v", got, want)
 	}
 }
 
-func wantPeriod(t *testing.T, h Harness, acct resayil.AccountID, want resayil.Credits) {
+func wantPeriod(t *testing.T, h Harness, acct resayil.AccountID, want resayil.Credits, seq int64) {
 	t.Helper()
 	got, err := h.Wallet.Balance(context.Background(), acct)
 	if err != nil {
 		t.Fatalf("Balance: %v", err)
 	}
-	if got.Period != want {
-		t.Fatalf("Balance = %+v, want Period %d", got, want)
+	if got.Period != want || got.PeriodSeq != seq {
+		t.Fatalf("Balance = %+v, want Period %d, PeriodSeq %d", got, want, seq)
 	}
 }
 

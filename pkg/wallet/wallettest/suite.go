@@ -42,6 +42,9 @@ type Harness struct {
 	// UsageCount returns how many usage records (rows or stream events)
 	// the account has.
 	UsageCount func(t *testing.T, account resayil.AccountID) int
+	// Alerts returns the balance alerts the wallet raised for the account
+	// (outbox rows, or alert-carrying stream events), in any order.
+	Alerts func(t *testing.T, account resayil.AccountID) []wallet.Alert
 }
 
 // RunConformance runs every behaviour of the wallet contract as a subtest,
@@ -64,6 +67,8 @@ func RunConformance(t *testing.T, newWallet func(t *testing.T) Harness) {
 		{"CreditOnceByReference_Concurrent", testCreditOnceConcurrent},
 		{"BalanceEqualsGrantsMinusDebits", testBalanceEqualsGrantsMinusDebits},
 		{"PeriodIsBalanceAfterLastGrant", testPeriodIsBalanceAfterLastGrant},
+		{"LowAlertOncePerPeriod_Concurrent", testLowAlertOncePerPeriodConcurrent},
+		{"ExhaustedAlertOncePerPeriod", testExhaustedAlertOncePerPeriod},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newWallet(t)) })
@@ -229,30 +234,31 @@ func testBalanceEqualsGrantsMinusDebits(t *testing.T, h Harness) {
 }
 
 // testPeriodIsBalanceAfterLastGrant: Balance.Period is the total right
-// after the most recent grant; holds, debits and a replayed grant leave it
-// alone (docs/adr/0012-credits-of-this-period.md).
+// after the most recent grant, and PeriodSeq counts the grants; holds,
+// debits and a replayed grant leave both alone
+// (docs/adr/0012-credits-of-this-period.md).
 func testPeriodIsBalanceAfterLastGrant(t *testing.T, h Harness) {
 	_, acct, ids := setup(t, h, 0)
-	wantPeriod(t, h, acct, 0)
+	wantPeriod(t, h, acct, 0, 0)
 	first := "payment:" + ids("first")
 	grant(t, h, acct, first, 1000)
-	wantPeriod(t, h, acct, 1000)
+	wantPeriod(t, h, acct, 1000, 1)
 	reserve(t, h, wallet.Hold{RequestID: ids("a"), Account: acct, Amount: 300})
 	settle(t, h, settlement(ids("a"), acct, 200))
 	reserve(t, h, wallet.Hold{RequestID: ids("b"), Account: acct, Amount: 100})
 	wantBalance(t, h, acct, wallet.Balance{Total: 800, Held: 100, Available: 700})
-	wantPeriod(t, h, acct, 1000)
+	wantPeriod(t, h, acct, 1000, 1)
 	// A second grant: the period starts again at the balance after it,
 	// which counts what was left (800) and not what is held.
 	grant(t, h, acct, "subscription:"+ids("second"), 500)
-	wantPeriod(t, h, acct, 1300)
+	wantPeriod(t, h, acct, 1300, 2)
 	// The first grant again applies nothing and changes nothing.
 	if applied, err := h.Wallet.Credit(context.Background(), wallet.Grant{Reference: first, Account: acct, Amount: 1000}); err != nil || applied {
 		t.Fatalf("Credit(%s) again = %v, %v; want false, nil", first, applied, err)
 	}
 	settle(t, h, settlement(ids("b"), acct, 100))
 	wantBalance(t, h, acct, wallet.Balance{Total: 1200, Held: 0, Available: 1200})
-	wantPeriod(t, h, acct, 1300)
+	wantPeriod(t, h, acct, 1300, 2)
 }
 
 // setup returns a context, a new account funded with amount (unless zero)

@@ -49,7 +49,7 @@ func openLedger(ctx context.Context, cfg *app.Config, log *slog.Logger, environ 
 		return nil, err
 	}
 	env := &ledgerEnv{app: a}
-	lc := ledger.Config{Store: a.Store, Log: log}
+	lc := ledger.Config{Store: a.Store, Log: log, TopUpURL: wallet.TopUpURL(cfg.PublicURL)}
 	if a.Redis != nil {
 		env.live, err = walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: cfg.RedisPrefix})
 		if err != nil {

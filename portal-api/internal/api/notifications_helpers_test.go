@@ -84,13 +84,19 @@ func (w *wa) member(t *testing.T, phone string, optIn bool) (*apitest.Client, ap
 	t.Helper()
 	c, u := w.SignUp(t, "member")
 	w.exec(t, `UPDATE users SET phone = ?, whatsapp_opt_in = ? WHERE id = ?`, phone, optIn, u.ID)
+	// The tests write the outbox rows they send; registration's welcome
+	// is not one of them.
+	w.exec(t, `DELETE FROM notifications WHERE dedupe_key = ?`, fmt.Sprintf("welcome:user:%d", u.ID))
 	u.Phone = phone
 	return c, u
 }
 
+// template registers event's WhatsApp template as the test needs it, in
+// place of the one the seed registered.
 func (w *wa) template(t *testing.T, event, name, category string, params int) {
 	t.Helper()
 	now := dbtime.Of(w.Clock.Now())
+	w.exec(t, `DELETE FROM whatsapp_templates WHERE event = ?`, event)
 	w.exec(t, `INSERT INTO whatsapp_templates (event, name, language_code, category, param_count, created_at, updated_at) VALUES (?, ?, 'en', ?, ?, ?, ?)`,
 		event, name, category, params, now, now)
 }

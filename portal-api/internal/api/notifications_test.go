@@ -146,7 +146,8 @@ func TestNotificationsAdmin_ListFilterAndRetry(t *testing.T) {
 			t.Errorf("to Fatima's number: %v", got)
 		}
 		for _, n := range list("?event=" + notify.EventPasswordResetCode).Data {
-			if n.Payload == nil || !slices.Equal(n.Payload.Params, []string{"[redacted]"}) {
+			// Sent, so blanked; a code still waiting would show redacted.
+			if n.Payload == nil || slices.ContainsFunc(n.Payload.Params, func(p string) bool { return p != "[redacted]" }) {
 				t.Errorf("a reset code is shown: %+v", n.Payload)
 			}
 		}

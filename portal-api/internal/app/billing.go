@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/config"
+	"github.com/resayil/portal/pkg/wallet"
 	"github.com/resayil/portal/pkg/wallet/walletredis"
 	"github.com/resayil/portal/pkg/wallet/walletsql"
 	"github.com/resayil/portal/portal-api/internal/billing"
@@ -31,7 +32,7 @@ const (
 // committed first, then applied live by reference); in embedded mode the
 // database is the wallet.
 func (a *App) buildBilling(now func() time.Time) error {
-	lc := ledger.Config{Store: a.Store, Events: a.Events(), Now: now, Log: a.log}
+	lc := ledger.Config{Store: a.Store, Events: a.Events(), Now: now, Log: a.log, TopUpURL: wallet.TopUpURL(a.cfg.PublicURL)}
 	var balances billing.Balances
 	if a.Redis != nil {
 		live, err := walletredis.New(a.Redis, walletsql.NewLoader(a.DB), walletredis.Config{Prefix: a.cfg.RedisPrefix})

@@ -77,7 +77,10 @@ func (r AdjustRequest) Validate() error {
 // then withdraws them live by the reference (walletredis.Withdraw consumes
 // the hold), then marks the row live. If the live step fails, the
 // reconciler withdraws the row later, once; until then Verify and a cold
-// load count it as not yet live. The audit row is part of the transaction.
+// load count it as not yet live. The audit row is part of the transaction,
+// and so is the balance alert the debit may raise (credits_low below a
+// fifth of the period's credits, credits_exhausted at zero), as a
+// request's settlement would raise it.
 func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (AdjustResult, error) {
 	if err := req.Validate(); err != nil {
 		return AdjustResult{}, err
@@ -134,7 +137,7 @@ func (s *Service) debit(ctx context.Context, g wallet.Grant, audit Audit, now ti
 	}
 	d := g
 	d.Amount = amount
-	err := s.store.RecordDebit(ctx, d, s.embedded(), audit, now)
+	err := s.store.RecordDebit(ctx, d, s.embedded(), audit, s.topUpURL, now)
 	if err != nil && !s.embedded() {
 		if _, rerr := s.live.Release(ctx, g.Account, g.Reference); rerr != nil {
 			s.log.Warn("could not release the hold of a refused debit; it expires by itself", "reference", g.Reference, "err", rerr)

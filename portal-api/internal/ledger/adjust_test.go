@@ -1,6 +1,8 @@
 package ledger_test
 
 import (
+	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/resayil/portal/pkg/resayil"
@@ -73,7 +75,7 @@ func TestReconciler_WithdrawsADebitThatFailedLive(t *testing.T) {
 			// What Adjust commits before its live step: the negative row,
 			// not yet live, and the durable decrease.
 			d := wallet.Grant{Reference: "admin:debit-1", Account: acct, Amount: 30, Kind: ledger.KindAdmin, Reason: "r"}
-			if err := e.st.RecordDebit(e.ctx, d, false, ledger.Audit{Action: ledger.AuditCreditsAdjust}, e.now()); err != nil {
+			if err := e.st.RecordDebit(e.ctx, d, false, ledger.Audit{Action: ledger.AuditCreditsAdjust}, "", e.now()); err != nil {
 				t.Fatal(err)
 			}
 			if e.durable(acct) != 70 || e.live(acct) != 100 {
@@ -90,5 +92,87 @@ func TestReconciler_WithdrawsADebitThatFailedLive(t *testing.T) {
 			}
 			e.wantVerified()
 		})
+	}
+}
+
+// TestAdjust_DebitRaisesBalanceAlerts: an admin's debit is a debit like a
+// request's: in its transaction it writes the credits_low row when it
+// takes the balance below a fifth of the period's credits and the
+// credits_exhausted row when it takes it to zero, once per period; a
+// positive adjustment is a grant and starts the next period.
+func TestAdjust_DebitRaisesBalanceAlerts(t *testing.T) {
+	const link = "https://portal.example/billing"
+	for _, b := range testenv.Backends {
+		for _, mode := range modes {
+			t.Run(string(b)+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, b, mode)
+				cfg := e.cfg
+				cfg.TopUpURL = link
+				svc, err := ledger.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				acct := e.newUser("alerts@example.com")
+				var user int64
+				if err := e.db.SQL.QueryRow(`SELECT id FROM users WHERE account_id = ?`, acct).Scan(&user); err != nil {
+					t.Fatal(err)
+				}
+				adj := func(delta resayil.Credits) {
+					t.Helper()
+					if _, err := svc.Adjust(e.ctx, ledger.AdjustRequest{User: resayil.UserID(user), Delta: delta, Reason: "test", ActorUserID: 1}); err != nil {
+						t.Fatalf("Adjust(%d): %v", delta, err)
+					}
+				}
+				outbox := func() map[string]string {
+					t.Helper()
+					rows, err := e.db.SQL.Query(`SELECT dedupe_key, payload FROM notifications WHERE account_id = ? AND user_id = ?`, acct, user)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rows.Close()
+					out := map[string]string{}
+					for rows.Next() {
+						var k, p string
+						if err := rows.Scan(&k, &p); err != nil {
+							t.Fatal(err)
+						}
+						out[k] = p
+					}
+					return out
+				}
+				key := func(event string, seq int) string { return fmt.Sprintf("%s:%d:%d", event, acct, seq) }
+				adj(500) // period 1: 500
+				adj(-100)
+				want := map[string]string{}
+				if got := outbox(); !maps.Equal(got, want) {
+					t.Fatalf("outbox after 500 to 400: %v, want none", got)
+				}
+				adj(-301) // 399 to 99: below 100
+				want[key("credits_low", 1)] = `{"params":["99","` + link + `"]}`
+				if got := outbox(); !maps.Equal(got, want) {
+					t.Fatalf("outbox %v, want %v", got, want)
+				}
+				adj(-9)  // already below
+				adj(-90) // to zero
+				want[key("credits_exhausted", 1)] = `{"params":["` + link + `"]}`
+				if got := outbox(); !maps.Equal(got, want) {
+					t.Fatalf("outbox %v, want %v", got, want)
+				}
+				adj(10) // period 2: 10
+				adj(-9)
+				want[key("credits_low", 2)] = `{"params":["1","` + link + `"]}`
+				if got := outbox(); !maps.Equal(got, want) {
+					t.Fatalf("outbox %v, want %v", got, want)
+				}
+				if mode == redisMode {
+					// The live wallet counts the same periods.
+					if bal, err := e.rw.Balance(e.ctx, acct); err != nil || bal.PeriodSeq != 2 || bal.Total != 1 {
+						t.Fatalf("live Balance = %+v, %v; want period 2, 1 left", bal, err)
+					}
+				}
+				e.wantVerified()
+			})
+		}
 	}
 }

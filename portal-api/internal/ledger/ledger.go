@@ -196,9 +196,12 @@ type Store interface {
 	// wallets.balance_credits lowered by d.Amount only when its available
 	// balance (balance - held) is at least d.Amount, the credit_ledger row
 	// of the debit (amount -d.Amount, live_applied_at = now when live, else
-	// NULL) and the audit row. When the balance is short it commits nothing
-	// and returns a *wallet.InsufficientCreditsError.
-	RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit Audit, now time.Time) error
+	// NULL) and the audit row; and when the debit raises a balance alert
+	// (wallet.DebitAlert on the durable balance and the period's credits),
+	// the alert's outbox row, linking to topUpURL (walletsql.RecordAlert,
+	// once per period). When the balance is short it commits nothing and
+	// returns a *wallet.InsufficientCreditsError.
+	RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit Audit, topUpURL string, now time.Time) error
 	// ChangePlan commits, in one transaction: every active subscription of
 	// c.Account ended (status ended, ended_at now); c's subscription
 	// inserted (source operator) unless c.Plan is nil; when c.Grant, the
@@ -262,6 +265,9 @@ type Config struct {
 	// Now defaults to time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// TopUpURL is the link of the balance alerts an admin debit raises
+	// (wallet.TopUpURL(RESAYIL_PUBLIC_URL)).
+	TopUpURL string
 }
 
 // Service grants credits, records operator subscriptions and verifies the
@@ -273,6 +279,8 @@ type Service struct {
 	events accountevents.Publisher
 	now    func() time.Time
 	log    *slog.Logger
+	// topUpURL: Config.TopUpURL.
+	topUpURL string
 }
 
 // New returns a Service.
@@ -285,7 +293,7 @@ func New(cfg Config) (*Service, error) {
 	case cfg.Live != nil && cfg.Usage == nil:
 		return nil, errors.New("ledger: Redis mode needs a UsageSource")
 	}
-	s := &Service{store: cfg.Store, live: cfg.Live, usage: cfg.Usage, events: cfg.Events, now: cfg.Now, log: cfg.Log}
+	s := &Service{store: cfg.Store, live: cfg.Live, usage: cfg.Usage, events: cfg.Events, now: cfg.Now, log: cfg.Log, topUpURL: cfg.TopUpURL}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -59,14 +59,19 @@ func (s *Store) AccountByUserID(ctx context.Context, id resayil.UserID) (ledger.
 // (forUpdate, as walletsql does), then lowered by a conditional UPDATE
 // that only passes while the available balance covers the debit, so a
 // concurrent request's hold or debit cannot make it overdraw (invariant 1);
-// the CHECK (balance_credits >= 0) is the last guard.
-func (s *Store) RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit ledger.Audit, now time.Time) error {
+// the CHECK (balance_credits >= 0) is the last guard. The balance alert is
+// decided on the locked row (before and after the debit, the period's
+// credits and number), as walletsql's settlement decides it.
+func (s *Store) RecordDebit(ctx context.Context, d wallet.Grant, live bool, audit ledger.Audit, topUpURL string, now time.Time) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
 	return s.Tx(ctx, func(tx *Store) error {
-		var w walletRow
-		if err := tx.conn(ctx).Clauses(forUpdate).Where("account_id = ?", int64(d.Account)).Limit(1).Find(&w).Error; err != nil {
+		var w struct {
+			BalanceCredits, HeldCredits, PeriodCredits, PeriodSeq int64
+		}
+		if err := tx.conn(ctx).Table("wallets").Select("balance_credits, held_credits, period_credits, period_seq").
+			Clauses(forUpdate).Where("account_id = ?", int64(d.Account)).Limit(1).Find(&w).Error; err != nil {
 			return fmt.Errorf("lock wallet: %w", err)
 		}
 		// Raw SQL on purpose: the guard and its row count are what keep the
@@ -93,6 +98,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(d.Account), d.Reference, d.LedgerKind(),
 		}
 		if err != nil {
 			return fmt.Errorf("record debit %s: %w", d.Reference, err)
+		}
+		before := resayil.Credits(w.BalanceCredits)
+		after := before - d.Amount
+		if kind := wallet.DebitAlert(before, after, resayil.Credits(w.PeriodCredits)); kind != wallet.NoAlert {
+			a := wallet.Alert{Kind: kind, Account: d.Account, PeriodSeq: w.PeriodSeq, Balance: after}
+			if _, err := walletsql.RecordAlert(ctx, tx.conn(ctx).Statement.ConnPool, tx.dialect, a, topUpURL, now); err != nil {
+				return err
+			}
 		}
 		return tx.insertAudit(ctx, audit, now)
 	})

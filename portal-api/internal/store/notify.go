@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -457,21 +456,8 @@ func (s *Store) ensureState(ctx context.Context, now time.Time) error {
 // insertOutbox writes an admin alert to the outbox unless its dedupe key
 // is there (uq_notifications_dedupe).
 func insertOutbox(ctx context.Context, s *Store, a notify.Alert, now time.Time) (bool, error) {
-	params := a.Params
-	if params == nil {
-		params = []string{}
-	}
-	payload, err := json.Marshal(notify.Payload{Params: params, Data: a.Data})
-	if err != nil {
-		return false, err
-	}
-	row := notificationRow{DedupeKey: a.DedupeKey, Event: a.Event, Audience: notify.AudienceAdmins, Locale: string(resayil.LocaleEN),
-		Payload: string(payload), Status: notify.NotificationPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert notification %s: %w", a.DedupeKey, res.Error)
-	}
-	return res.RowsAffected == 1, nil
+	return insertNotification(ctx, s, outboxEntry{DedupeKey: a.DedupeKey, Event: a.Event, Audience: AudienceAdmins,
+		Params: a.Params, Data: a.Data}, now)
 }
 
 // ClaimProbe implements notify.Store: updated_at is the last pause or

@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
+	"github.com/resayil/portal/pkg/outbox"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -52,49 +50,26 @@ type outboxEntry struct {
 }
 
 // insertNotification writes an outbox row in the caller's transaction
-// unless its dedupe key exists (uq_notifications_dedupe), and reports
-// whether it wrote one. The recipient's locale is the user's; an entry
-// for an account names the account's user; admin alerts are in English.
+// unless its dedupe key exists (uq_notifications_dedupe), through
+// pkg/outbox, the one insert of the table, and reports whether it wrote
+// one. The recipient's locale is the user's (an entry for an account names
+// the account's user); admin alerts are in English.
 func insertNotification(ctx context.Context, s *Store, n outboxEntry, now time.Time) (bool, error) {
-	var who struct {
-		ID     int64
-		Locale string
-	}
-	if n.User != 0 {
-		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE id = ?`, int64(n.User)).Scan(&who).Error; err != nil {
-			return false, fmt.Errorf("notification recipient: %w", err)
-		}
-	} else if n.Account != 0 {
-		if err := s.conn(ctx).Raw(`SELECT id, locale FROM users WHERE account_id = ?`, int64(n.Account)).Scan(&who).Error; err != nil {
-			return false, fmt.Errorf("notification recipient: %w", err)
-		}
-	}
-	locale := who.Locale
-	if locale == "" || n.Audience == AudienceAdmins {
+	locale := ""
+	switch {
+	case n.Audience == AudienceAdmins:
 		locale = string(resayil.LocaleEN)
+	case n.User != 0:
+		if err := s.conn(ctx).Raw(`SELECT locale FROM users WHERE id = ?`, int64(n.User)).Scan(&locale).Error; err != nil {
+			return false, fmt.Errorf("notification recipient: %w", err)
+		}
 	}
 	params := n.Params
 	if params == nil {
 		params = []string{}
 	}
-	payload, err := json.Marshal(notificationPayload{Params: params, ParamsAr: n.ParamsAr, Data: n.Data})
-	if err != nil {
-		return false, err
-	}
-	row := notificationRow{DedupeKey: n.DedupeKey, Event: n.Event, Audience: n.Audience, Locale: locale, Payload: string(payload),
-		Status: "pending", NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-	if n.Account != 0 {
-		acct := int64(n.Account)
-		row.AccountID = &acct
-	}
-	if who.ID != 0 {
-		row.UserID = &who.ID
-	}
-	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dedupe_key"}}, DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return false, fmt.Errorf("insert notification %s: %w", n.DedupeKey, res.Error)
-	}
-	// A dedupe key already in the outbox inserts nothing: 0 rows (MySQL's
-	// no-op ON DUPLICATE KEY UPDATE, SQLite's DO NOTHING).
-	return res.RowsAffected == 1, nil
+	return outbox.Insert(ctx, s.conn(ctx).Statement.ConnPool, s.dialect, outbox.Notification{
+		DedupeKey: n.DedupeKey, Event: n.Event, Audience: n.Audience, Account: n.Account, User: n.User, Locale: locale,
+		Payload: notificationPayload{Params: params, ParamsAr: n.ParamsAr, Data: n.Data},
+	}, now)
 }

@@ -33,7 +33,8 @@ func NewUsage(client redis.Cmdable, keys walletredis.Keys) *Usage {
 
 // PendingUsage implements ledger.UsageSource. It pages through each stream
 // with XRANGE and fails on an entry walletredis cannot decode, since its
-// debit cannot be accounted for.
+// debit cannot be accounted for. Alert events (a refused request's balance
+// alert) carry no debit and are passed over.
 func (u *Usage) PendingUsage(ctx context.Context) ([]ledger.PendingUsage, error) {
 	var out []ledger.PendingUsage
 	for _, stream := range u.keys.Streams() {
@@ -44,11 +45,13 @@ func (u *Usage) PendingUsage(ctx context.Context) ([]ledger.PendingUsage, error)
 				return nil, fmt.Errorf("ledgerredis: read %s: %w", stream, err)
 			}
 			for _, m := range msgs {
-				ev, err := walletredis.DecodeUsage(m)
+				ev, err := walletredis.DecodeEvent(m)
 				if err != nil {
 					return nil, fmt.Errorf("ledgerredis: %w", err)
 				}
-				out = append(out, ledger.PendingUsage{RequestID: ev.RequestID, Account: ev.Account, Credits: ev.Credits})
+				if u := ev.Usage; u != nil {
+					out = append(out, ledger.PendingUsage{RequestID: u.RequestID, Account: u.Account, Credits: u.Credits})
+				}
 			}
 			if len(msgs) < page {
 				break

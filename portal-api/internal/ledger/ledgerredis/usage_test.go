@@ -15,16 +15,16 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ledger/ledgerredis"
 )
 
-// event is a usage event as Settle writes it (format version 4): version,
-// request id, account, credits, shortfall, created at, then api key,
-// prompt, completion and total tokens, latency, ttfb, held credits,
-// backend, status, model and the client's request id.
+// event is a usage event as Settle writes it (format version 5): version,
+// request id, account, credits, shortfall, created at, alert (none), then
+// api key, prompt, completion and total tokens, latency, ttfb, held
+// credits, backend, status, model and the client's request id.
 func event(id string, acct resayil.AccountID, credits int) map[string]any {
 	return eventOf(walletredis.UsageVersion, id, acct, credits)
 }
 
 func eventOf(version, id string, acct resayil.AccountID, credits int) map[string]any {
-	return map[string]any{"e": fmt.Sprintf("%s\x1f%s\x1f%d\x1f%d\x1f0\x1f1700000000000\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1f40\x1flocal\x1fok\x1fllama3.2:3b\x1f",
+	return map[string]any{"e": fmt.Sprintf("%s\x1f%s\x1f%d\x1f%d\x1f0\x1f1700000000000\x1f\x1f1\x1f10\x1f20\x1f30\x1f100\x1f10\x1f40\x1flocal\x1fok\x1fllama3.2:3b\x1f",
 		version, id, acct, credits)}
 }
 
@@ -44,6 +44,10 @@ func TestPendingUsage_EveryShardEveryPage(t *testing.T) {
 		acct := resayil.AccountID(i%3 + 1) // shards 1, 2 and 3; shard 0 stays empty
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(acct), Values: event(fmt.Sprint("req-", i), acct, i%7)})
 		want[acct] += resayil.Credits(i % 7)
+		if i%500 == 0 {
+			// A refusal's alert event: no usage, nothing to account for.
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: keys.UsageStream(acct), Values: map[string]any{"a": fmt.Sprintf("1\x1f%d\x1fexhausted:1:0", acct)}})
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
