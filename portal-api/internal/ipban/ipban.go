@@ -8,17 +8,16 @@
 // "Less than Window ago" is measured from the address's last alert, not
 // from a fixed clock hour: a ban at 10:59 and another at 11:01 are one
 // alert. The check and the insert are made exact by the outbox's unique
-// dedupe_key (uq_notifications_dedupe) without a table of their own: each
-// alert's key names the alert it follows, "ip_banned:<ip>#<id of the
-// address's previous alert, or 0>". Two reports at once read the same
-// previous alert, so both try to insert the same key, and the unique index
-// lets one through.
+// dedupe_key (uq_notifications_dedupe; rows written through pkg/outbox)
+// without a table of their own: each alert's key names the alert it
+// follows, "ip_banned:<ip>#<id of the address's previous alert, or 0>".
+// Two reports at once read the same previous alert, so both try to insert
+// the same key, and the unique index lets one through.
 package ipban
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -30,6 +29,7 @@ import (
 	"github.com/resayil/portal/migrations"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/dbtime"
+	"github.com/resayil/portal/pkg/outbox"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -98,7 +98,6 @@ type Alerts struct {
 	// writeMu serialises this process's SQLite writers (database.RunTx).
 	writeMu *sync.Mutex
 	last    string
-	insert  string
 }
 
 // New returns Alerts over a migrated database; now is the clock (nil:
@@ -108,17 +107,13 @@ func New(db *database.DB, now func() time.Time) *Alerts {
 		now = time.Now
 	}
 	a := &Alerts{db: db, now: now}
-	const insert = `INSERT INTO notifications (dedupe_key, event, audience, locale, payload, status, attempts, next_attempt_at, created_at, updated_at)
-VALUES (?, '` + Event + `', 'admins', 'en', ?, 'pending', 0, ?, ?, ?)`
 	if db.Dialect == migrations.MySQL {
 		// LIKE on a prefix is a range of uq_notifications_dedupe; the
 		// pattern's own wildcards are escaped (keyPrefix's '_').
 		a.last = `SELECT id, created_at FROM notifications WHERE dedupe_key LIKE ? ORDER BY id DESC LIMIT 1`
-		a.insert = insert + ` ON DUPLICATE KEY UPDATE dedupe_key = dedupe_key`
 	} else {
 		// SQLite's LIKE ignores case and so no index: a byte range instead.
 		a.last = `SELECT id, created_at FROM notifications WHERE dedupe_key >= ? AND dedupe_key < ? ORDER BY id DESC LIMIT 1`
-		a.insert = insert + ` ON CONFLICT (dedupe_key) DO NOTHING`
 		a.writeMu = &sync.Mutex{}
 	}
 	return a
@@ -135,16 +130,10 @@ func (a *Alerts) Record(ctx context.Context, b Ban) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("ipban: invalid ban %v %q", b.IP, b.Jail)
 	}
 	ip := b.IP.Unmap()
-	payload, err := json.Marshal(struct {
-		Params []string `json:"params"`
-	}{[]string{ip.String(), b.Jail}})
-	if err != nil {
-		return Outcome{}, err
-	}
 	prefix := keyPrefix(ip)
 	var out Outcome
 	var key string
-	err = database.RunTx(ctx, a.db.SQL, a.writeMu, func(tx *sql.Tx) error {
+	err := database.RunTx(ctx, a.db.SQL, a.writeMu, func(tx *sql.Tx) error {
 		out, key = Outcome{}, ""
 		now := dbtime.Of(a.now())
 		prevID, prevAt, found, err := a.lastAlert(ctx, tx, prefix)
@@ -156,16 +145,14 @@ func (a *Alerts) Record(ctx context.Context, b Ban) (Outcome, error) {
 			return nil
 		}
 		key = prefix + strconv.FormatInt(prevID, 10)
-		res, err := tx.ExecContext(ctx, a.insert, key, string(payload), now, now, now)
-		if err != nil {
-			return fmt.Errorf("insert ip_banned alert: %w", err)
-		}
-		n, err := res.RowsAffected()
+		inserted, err := outbox.Insert(ctx, tx, a.db.Dialect, outbox.Notification{
+			DedupeKey: key, Event: Event, Audience: outbox.AudienceAdmins,
+			Payload: outbox.Params{Params: []string{ip.String(), b.Jail}},
+		}, now)
 		if err != nil {
 			return err
 		}
-		// MySQL counts a no-op ON DUPLICATE KEY UPDATE as 0 rows.
-		out = Outcome{Alerted: n == 1, AlertedAt: now}
+		out = Outcome{Alerted: inserted, AlertedAt: now}
 		return nil
 	})
 	if err != nil {
