@@ -18,7 +18,7 @@ test-go: ## go vet and go test -race of every module (bench/ is its own module, 
 	go test -race -count=1 -timeout 20m $(GO_PKGS)
 	cd bench && GOWORK=off go vet ./... && GOWORK=off go test -race -count=1 ./...
 
-services: ## what make test needs: MariaDB and Redis started, docker-compose present (installed from Debian's packages when absent)
+services: ## what make test needs: MariaDB and Redis started, docker-compose, fail2ban and curl present (installed from Debian's packages when absent)
 	@bash scripts/services.sh
 
 build: ## build the binaries into ./bin

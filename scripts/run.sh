@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export RESAYIL_DATA_DIR=${RESAYIL_DATA_DIR:-./data}
+# Both servers append failed authentications here, the file fail2ban
+# reads in production (deploy/fail2ban); set it empty for none.
+export RESAYIL_AUTH_FAILURE_LOG=${RESAYIL_AUTH_FAILURE_LOG-$RESAYIL_DATA_DIR/auth-failures.log}
 export RESAYIL_OLLAMA_URL=${RESAYIL_OLLAMA_URL:-http://127.0.0.1:11434}
 # Loopback unless the user chose otherwise: a development run with fakes
 # and a generated admin password is not for the network. (Production

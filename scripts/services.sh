@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Makes present what `make test` needs beyond Go: MariaDB (127.0.0.1:3306,
 # root without password) and Redis (127.0.0.1:6379), started when they are
-# not answering, and docker-compose (pkg/deploy validates
-# docker-compose.yml with it), each installed from Debian's packages first
-# when absent. Tests never skip a missing service or tool: this script makes
-# it present, or fails.
+# not answering, docker-compose (pkg/deploy validates docker-compose.yml
+# with it), fail2ban and curl (tests run fail2ban-regex and a foreground
+# fail2ban-server over deploy/fail2ban, whose action calls portal-api with
+# curl), each installed from Debian's packages first when absent. Tests
+# never skip a missing service or tool: this script makes it present, or
+# fails.
 set -euo pipefail
 
 log() { printf 'services: %s\n' "$*"; }
@@ -65,4 +67,19 @@ if ! command -v docker-compose >/dev/null; then
 	log "installing docker-compose"
 	apt_install docker-compose
 	command -v docker-compose >/dev/null || { log "docker-compose did not install"; exit 1; }
+fi
+
+# Only the programs: the tests run fail2ban-server in the foreground with
+# their own configuration and socket, never the system's daemon (on a host
+# with an init system, installing the package starts that daemon with
+# Debian's default sshd jail, as it would for any administrator).
+if ! command -v fail2ban-regex >/dev/null || ! command -v fail2ban-server >/dev/null; then
+	log "installing fail2ban"
+	apt_install fail2ban
+	command -v fail2ban-server >/dev/null || { log "fail2ban did not install"; exit 1; }
+fi
+# The project's fail2ban action calls portal-api with curl.
+if ! command -v curl >/dev/null; then
+	log "installing curl"
+	apt_install curl
 fi

@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // Asia/Kuwait in scratch images
 
 	"github.com/resayil/portal/gateway/internal/app"
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
@@ -83,6 +84,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	defer a.Close()
 	defer catalog.ReloadOnHangup(a.ReloadCatalog, log)()
+	defer authlog.ReopenOnHangup(a.AuthLog, log)()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("gateway ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 		logging.Flush(log)

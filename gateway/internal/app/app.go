@@ -31,7 +31,10 @@ import (
 	"github.com/resayil/portal/pkg/accountevents"
 	"github.com/resayil/portal/pkg/accountevents/accounteventsredis"
 	"github.com/resayil/portal/pkg/accountevents/accounteventssql"
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/clientip"
+	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
@@ -56,6 +59,9 @@ type App struct {
 	Plans   *keyauth.PlanSet
 	Metrics *metrics.Metrics
 	Chat    *server.Chat
+	// AuthLog is the auth-failure log (RESAYIL_AUTH_FAILURE_LOG; nil when
+	// off): a line per refused API key, for fail2ban.
+	AuthLog *authlog.Logger
 	// Router routes admitted requests (slots, queue, failover, budget).
 	Router *routing.Router
 	// Heartbeat publishes the routing snapshot for the admin console.
@@ -162,10 +168,31 @@ func (a *App) build(ctx context.Context) error {
 		InFlight:  a.Metrics.InFlight,
 	}
 	a.Chat.Init()
-	a.HTTP = server.New(server.Deps{
+	deps := server.Deps{
 		Logger: a.log, Checks: a.checks(), BodyLimit: cfg.MaxBodyBytes, Chat: a.Chat,
 		Models: &server.Models{Auth: a.Auth, Catalog: a.Catalog},
-	})
+	}
+	if err := a.authFailures(&deps); err != nil {
+		return err
+	}
+	a.HTTP = server.New(deps)
+	return nil
+}
+
+// authFailures opens the auth-failure log and has the HTTP layer write to
+// it, naming clients as portal-api does (RESAYIL_TRUSTED_PROXIES). Lines
+// carry the wall clock, which fail2ban compares with its own.
+func (a *App) authFailures(d *server.Deps) error {
+	proxies, err := a.cfg.ProxyPrefixes()
+	if err != nil {
+		return err
+	}
+	if a.AuthLog, err = authlog.Open(a.cfg.AuthFailureLog, authlog.Options{Logger: a.log}); err != nil {
+		return config.Invalid("AUTH_FAILURE_LOG", "%v", err)
+	}
+	if a.AuthLog != nil {
+		d.KeyFailures, d.ClientIP = a.AuthLog, clientip.New(proxies).Of
+	}
 	return nil
 }
 
@@ -342,8 +369,9 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// Close releases connections.
+// Close releases connections and the auth-failure log.
 func (a *App) Close() {
+	_ = a.AuthLog.Close()
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/resayil/portal/pkg/clientip"
 	"github.com/resayil/portal/pkg/config"
 )
 
@@ -59,6 +61,23 @@ type Config struct {
 	// HeartbeatInterval spaces the Redis heartbeats the admin console
 	// reads; each lives three intervals.
 	HeartbeatInterval time.Duration `env:"GATEWAY_HEARTBEAT_INTERVAL" envDefault:"5s"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For names the client, as portal-api reads it
+	// (pkg/clientip); the client's address is what the auth-failure log
+	// records and fail2ban bans.
+	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// AuthFailureLog is the file that gets a line per refused API key
+	// (pkg/authlog), for fail2ban; empty writes none.
+	AuthFailureLog string `env:"AUTH_FAILURE_LOG"`
+}
+
+// ProxyPrefixes parses TrustedProxies.
+func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	out, err := clientip.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return nil, config.Invalid("TRUSTED_PROXIES", "%v", err)
+	}
+	return out, nil
 }
 
 // LocalHost is one local Ollama host and its parallel slots.
@@ -175,6 +194,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.GatewayID, "*?[]{} \t\n") || len(c.GatewayID) > 100 {
 		return config.Invalid("GATEWAY_ID", "must be at most 100 characters without spaces, braces or *?[], got %q", c.GatewayID)
+	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		return err
 	}
 	if c.HoldLease < 3*time.Second {
 		return config.Invalid("HOLD_LEASE", "must be at least 3s, got %s", c.HoldLease)

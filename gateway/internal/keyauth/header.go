@@ -31,15 +31,9 @@ func incorrectKey(key string) error {
 }
 
 // parseHeader returns the key of an "Authorization: Bearer sk-..." header.
-// The scheme is case-insensitive (RFC 9110 section 11.1).
 func parseHeader(header string) (string, error) {
-	h := strings.TrimSpace(header)
-	const scheme = "bearer"
-	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) || (h[len(scheme)] != ' ' && h[len(scheme)] != '\t') {
-		return "", errNoKey
-	}
-	key := strings.TrimSpace(h[len(scheme)+1:])
-	if key == "" {
+	key, ok := bearerToken(header)
+	if !ok {
 		return "", errNoKey
 	}
 	if len(key) > maxKeyLen || !strings.HasPrefix(key, keyPrefix) || len(key) == len(keyPrefix) || !printable(key) {

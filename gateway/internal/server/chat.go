@@ -159,7 +159,7 @@ func (h *Chat) refuse(c *fiber.Ctx, err error) error {
 func storeError(err error) error {
 	switch resayil.ErrorCode(err) {
 	case resayil.EUNAUTHORIZED:
-		return &APIError{Status: 401, Type: "invalid_request_error", Code: "invalid_api_key", Message: resayil.ErrorMessage(err)}
+		return &APIError{Status: 401, Type: "invalid_request_error", Code: codeInvalidAPIKey, Message: resayil.ErrorMessage(err)}
 	case resayil.EUNAVAILABLE:
 		return serviceUnavailable()
 	}

@@ -18,6 +18,10 @@ type Deps struct {
 	BodyLimit int
 	Chat      *Chat
 	Models    *Models
+	// KeyFailures, when set, gets a line per refused API key from the
+	// client ClientIP names (both required together).
+	KeyFailures KeyFailureLog
+	ClientIP    func(*fiber.Ctx) string
 }
 
 // New builds the gateway's Fiber app.
@@ -37,6 +41,9 @@ func New(d Deps) *fiber.App {
 		OwnRequestID: true,
 	})
 	httpserver.MountHealth(app, d.Checks)
+	if d.KeyFailures != nil && d.ClientIP != nil {
+		app.Use(logKeyFailures(d.KeyFailures, d.ClientIP))
+	}
 	if d.Chat != nil {
 		app.Post("/v1/chat/completions", d.Chat.Handle)
 	}

@@ -1,7 +1,7 @@
 // Command portal-api serves the portal's JSON API and runs its operator
 // commands: serve, migrate up|down|status, seed, user disable|enable,
-// credits grant, plan set, ledger verify|reconcile and cloud-budget
-// show|set (usage below lists their flags).
+// credits grant, plan set, ledger verify|reconcile, cloud-budget show|set
+// and notify ip-banned (usage below lists their flags).
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Kuwait in scratch images
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
@@ -47,6 +48,8 @@ commands:
   cloud-budget show     today's cloud requests (Asia/Kuwait day) against the daily budget, and the alerts sent
   cloud-budget set --today N
                         set today's cap of cloud requests (0 turns the cloud off); every gateway applies it within 5 s
+  notify ip-banned --ip IP --jail JAIL
+                        fail2ban banned IP: alert the admins, unless IP was alerted less than an hour ago (deploy/fail2ban)
 `
 
 func main() {
@@ -90,6 +93,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return ledgerCmd(ctx, cfg, log, environ, args, stdout)
 	case "cloud-budget":
 		return cloudBudgetCmd(ctx, cfg, log, environ, args, stdout)
+	case "notify":
+		return notifyCmd(ctx, cfg, log, args, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -105,6 +110,7 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	defer catalog.ReloadOnHangup(a.ReloadCatalog, log)()
+	defer authlog.ReopenOnHangup(a.AuthLog, log)()
 	return a.Serve(ctx, func(addr net.Addr) {
 		log.Info("portal-api ready", "addr", addr.String(), "startup_ms", time.Since(start).Milliseconds())
 	})

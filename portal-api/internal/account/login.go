@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/resayil"
 )
 
@@ -84,10 +85,12 @@ func (s *Service) checkPassword(ctx context.Context, email string, c Credentials
 			return User{}, fmt.Errorf("dummy hash: %w", err)
 		}
 		s.hasher.Check(dummy, c.Password)
+		s.authFailures.Failure(authlog.KindLogin, c.IP, email)
 		return User{}, s.loginFailed(ctx, keys)
 	case err != nil:
 		return User{}, fmt.Errorf("load user: %w", err)
 	case !s.hasher.Check(hash, c.Password):
+		s.authFailures.Failure(authlog.KindLogin, c.IP, email)
 		return User{}, s.loginFailed(ctx, keys)
 	}
 	if err := s.throttle.succeeded(ctx, keys); err != nil {
@@ -133,13 +136,17 @@ func (s *Service) startSession(ctx context.Context, u User, c Credentials) (Gran
 // (Grant.Refresh is empty: the browser already holds the one the faster
 // tab received) and without counting as reuse. After the window a rotated
 // token presented again still ends the session.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+//
+// ip is the client's address: a token no session has, and a reused one,
+// are auth failures (pkg/authlog); an expired or ended session is not.
+func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (Grant, error) {
 	if refreshToken == "" {
 		return Grant{}, ErrNoRefreshToken
 	}
 	now := s.clock()
 	old, sess, u, err := s.store.RefreshSession(ctx, HashToken(refreshToken))
 	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+		s.authFailures.Failure(authlog.KindRefresh, ip, "")
 		return Grant{}, ErrNoRefreshToken
 	}
 	if err != nil {
@@ -152,6 +159,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Grant, erro
 		if inGrace(*old.RotatedAt, now) {
 			return s.renew(u, sess, "", now)
 		}
+		s.authFailures.Failure(authlog.KindRefresh, ip, fmt.Sprintf("user:%d", int64(sess.UserID)))
 		return Grant{}, s.reused(ctx, sess, now)
 	}
 	token, hash := newRefreshToken()
@@ -274,6 +282,7 @@ func (s *Service) replacePasswordHash(ctx context.Context, c Caller, p PasswordC
 		return "", fmt.Errorf("load password: %w", err)
 	}
 	if !s.hasher.Check(hash, p.Current) {
+		s.authFailures.Failure(authlog.KindLogin, p.IP, c.User.Email)
 		if err := s.throttle.failed(ctx, keys); err != nil {
 			return "", err
 		}

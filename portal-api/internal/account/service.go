@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/dbtime"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/pkg/resayil"
@@ -38,6 +39,9 @@ type Config struct {
 	// without sleeping. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// AuthFailures gets a line per wrong password, refresh token or reset
+	// code, for fail2ban; nil writes none.
+	AuthFailures *authlog.Logger
 }
 
 // Service registers users, logs them in and out and manages their sessions.
@@ -52,6 +56,10 @@ type Service struct {
 	gate          *HashGate
 	now           func() time.Time
 	log           *slog.Logger
+	// authFailures records failed logins and refreshes (nil: none);
+	// refused reset codes reach the same log through
+	// ResetService.OnBadCode.
+	authFailures *authlog.Logger
 	// dummyHash is a hash at the configured cost that a login for an
 	// unknown e-mail compares against. It is made on first use, so that
 	// starting the program does not spend a bcrypt hash.
@@ -94,6 +102,7 @@ func New(cfg Config) (*Service, error) {
 		gate:          cfg.HashGate,
 		now:           cfg.Now,
 		log:           cfg.Logger,
+		authFailures:  cfg.AuthFailures,
 		dummyHash: sync.OnceValues(func() (string, error) {
 			return cfg.Hasher.Hash("not a real password, only spends bcrypt time")
 		}),

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
@@ -19,6 +20,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
 	"github.com/resayil/portal/portal-api/internal/capacity"
+	"github.com/resayil/portal/portal-api/internal/ipban"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/usage"
 )
@@ -65,6 +67,14 @@ type Deps struct {
 	Capacity *capacity.Reader
 	// Admin serves the admin console's accounts and users.
 	Admin *admin.Service
+	// InternalToken authenticates the internal routes (fail2ban's ban
+	// reports, recorded by IPBans); empty, or without IPBans, they answer
+	// 403.
+	InternalToken string
+	IPBans        *ipban.Alerts
+	// AuthFailures gets a line per wrong internal token (the account
+	// service writes the rest); nil writes none.
+	AuthFailures *authlog.Logger
 }
 
 // New builds the portal's Fiber app with every route.
@@ -109,6 +119,12 @@ func New(d Deps) *fiber.App {
 		notifications: d.Notifications,
 		capacity:      d.Capacity,
 		admin:         d.Admin,
+
+		ipBans:       d.IPBans,
+		authFailures: d.AuthFailures,
+	}
+	if d.IPBans != nil {
+		h.internal = newInternalToken(d.InternalToken)
 	}
 	mount(app, h)
 	return app
@@ -132,4 +148,9 @@ type handlers struct {
 	notifications NotificationDeps
 	capacity      *capacity.Reader
 	admin         *admin.Service
+
+	// internal, ipBans and authFailures serve the internal routes.
+	internal     internalToken
+	ipBans       *ipban.Alerts
+	authFailures *authlog.Logger
 }

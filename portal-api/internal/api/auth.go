@@ -75,7 +75,7 @@ func (h *handlers) login(c *fiber.Ctx) error {
 }
 
 func (h *handlers) refresh(c *fiber.Ctx) error {
-	g, err := h.accounts.Refresh(c.UserContext(), c.Cookies(refreshCookie))
+	g, err := h.accounts.Refresh(c.UserContext(), c.Cookies(refreshCookie), h.ips.clientIP(c))
 	if err != nil {
 		if resayil.ErrorCode(err) == resayil.EUNAUTHORIZED {
 			h.clearRefreshCookie(c)

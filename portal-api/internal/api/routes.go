@@ -77,6 +77,9 @@ var routes = []route{
 	{fiber.MethodPost, "/api/v1/admin/notification-deliveries/:id/retry", true, adminOnly((*handlers).retryDelivery)},
 	{fiber.MethodGet, "/api/v1/admin/notifier", true, adminOnly((*handlers).getNotifier)},
 	{fiber.MethodPost, "/api/v1/admin/notifier/resume", true, adminOnly((*handlers).resumeNotifier)},
+
+	// The host's tools, with RESAYIL_INTERNAL_TOKEN instead of a session.
+	{fiber.MethodPost, "/api/v1/internal/ip-banned", false, internalOnly((*handlers).ipBanned)},
 }
 
 func mount(app *fiber.App, h *handlers) {

@@ -16,7 +16,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resayil/portal/pkg/authlog"
 	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/database"
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/ratelimit"
@@ -28,6 +30,7 @@ import (
 	"github.com/resayil/portal/portal-api/internal/api"
 	"github.com/resayil/portal/portal-api/internal/apikey"
 	"github.com/resayil/portal/portal-api/internal/billing"
+	"github.com/resayil/portal/portal-api/internal/ipban"
 	"github.com/resayil/portal/portal-api/internal/jobs"
 	"github.com/resayil/portal/portal-api/internal/ledger"
 	"github.com/resayil/portal/portal-api/internal/notify"
@@ -63,6 +66,10 @@ type App struct {
 	// off or no token is set). Serve runs it; tests call RunOnce.
 	NotifyAdmin *notify.Admin
 	Notifier    *notify.Worker
+	// AuthLog is the auth-failure log (RESAYIL_AUTH_FAILURE_LOG; nil when
+	// off); IPBans records fail2ban's bans as admin alerts.
+	AuthLog *authlog.Logger
+	IPBans  *ipban.Alerts
 }
 
 // Options replace parts of the program that tests need to control. The
@@ -148,6 +155,11 @@ func (a *App) build(opts Options) error {
 			return err
 		}
 	}
+	// Stamped with the wall clock, not opts.Now: fail2ban reads the times.
+	if a.AuthLog, err = authlog.Open(a.cfg.AuthFailureLog, authlog.Options{Logger: a.log}); err != nil {
+		return config.Invalid("AUTH_FAILURE_LOG", "%v", err)
+	}
+	a.IPBans = ipban.New(a.DB, opts.Now)
 	a.Accounts, err = account.New(account.Config{
 		Store:         a.Store,
 		Hasher:        account.Hasher{Cost: a.cfg.BcryptCost},
@@ -159,6 +171,7 @@ func (a *App) build(opts Options) error {
 		HashGate:      opts.HashGate,
 		Now:           opts.Now,
 		Logger:        a.log,
+		AuthFailures:  a.AuthLog,
 	})
 	if err != nil {
 		return err
@@ -176,6 +189,12 @@ func (a *App) build(opts Options) error {
 	})
 	if err != nil {
 		return err
+	}
+	if a.AuthLog != nil {
+		log := a.AuthLog
+		a.Resets.OnBadCode = func(_ context.Context, f account.ResetFailure) {
+			log.Failure(authlog.KindResetCode, f.IP, f.Reason)
+		}
 	}
 	if opts.Events == nil {
 		opts.Events = keyEvents{a.Events()}
@@ -211,6 +230,9 @@ func (a *App) build(opts Options) error {
 		Notifications:  a.notificationDeps(),
 		Capacity:       a.capacityReader(opts.Now),
 		Admin:          admin.New(a.Store, opts.Now),
+		InternalToken:  a.cfg.InternalToken.Reveal(),
+		IPBans:         a.IPBans,
+		AuthFailures:   a.AuthLog,
 	})
 	return nil
 }
@@ -281,8 +303,9 @@ func (a *App) Serve(ctx context.Context, ready func(net.Addr)) error {
 	return httpserver.Serve(ctx, a.HTTP, a.cfg.Addr, a.cfg.ShutdownTimeout, ready)
 }
 
-// Close releases connections.
+// Close releases connections and the auth-failure log.
 func (a *App) Close() {
+	_ = a.AuthLog.Close()
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

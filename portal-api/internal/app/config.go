@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/resayil/portal/pkg/catalog"
+	"github.com/resayil/portal/pkg/clientip"
 	"github.com/resayil/portal/pkg/config"
 	"github.com/resayil/portal/pkg/ratelimit"
 	"github.com/resayil/portal/pkg/resayil"
@@ -90,7 +91,17 @@ type Config struct {
 	// GatewayPublicURL is the gateway's public base URL, shown in the web
 	// app's code examples (GET /api/v1/config).
 	GatewayPublicURL string `env:"GATEWAY_PUBLIC_URL" envDefault:"http://localhost:8080/v1"`
+	// AuthFailureLog is the file that gets a line per failed login,
+	// refresh, reset code or internal token (pkg/authlog), for fail2ban;
+	// empty writes none.
+	AuthFailureLog string `env:"AUTH_FAILURE_LOG"`
+	// InternalToken authenticates the internal endpoints
+	// (/api/v1/internal/…, fail2ban's ban reports); empty turns them off.
+	InternalToken config.Secret `env:"INTERNAL_TOKEN"`
 }
+
+// MinInternalToken is the shortest RESAYIL_INTERNAL_TOKEN accepted.
+const MinInternalToken = 32
 
 // CatalogCheckInterval is how often, at most, portal-api looks whether the
 // model catalog file changed.
@@ -156,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingCheckouts < 1 || c.MaxPendingCheckouts > 100 {
 		return config.Invalid("MAX_PENDING_CHECKOUTS", "must be a whole number from 1 to 100, got %d", c.MaxPendingCheckouts)
+	}
+	if c.InternalToken != "" && len(c.InternalToken) < MinInternalToken {
+		return config.Invalid("INTERNAL_TOKEN", "must be at least %d bytes (openssl rand -hex 32), or empty to turn the internal endpoints off", MinInternalToken)
 	}
 	if c.IsProduction() {
 		if len(c.JWTSecret) < 32 {
@@ -282,21 +296,9 @@ func (c *Config) Origins() []string {
 
 // ProxyPrefixes parses TrustedProxies.
 func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range strings.Split(c.TrustedProxies, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, config.Invalid("TRUSTED_PROXIES", "must be a comma-separated list of IP addresses or CIDRs, got %q", s)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	out, err := clientip.ParseTrusted(c.TrustedProxies)
+	if err != nil {
+		return nil, config.Invalid("TRUSTED_PROXIES", "%v", err)
 	}
 	return out, nil
 }
