@@ -53,6 +53,9 @@ type Deps struct {
 	Catalog *catalog.File
 	// GatewayURL is the gateway's public base URL, for GET /api/v1/config.
 	GatewayURL string
+	// StaticDir is the built web app, served on the same origin for every
+	// path outside /api (static.go); empty or without index.html, none.
+	StaticDir string
 }
 
 // New builds the portal's Fiber app with every route.
@@ -94,6 +97,9 @@ func New(d Deps) *fiber.App {
 		gateway:  d.GatewayURL,
 	}
 	mount(app, h)
+	if d.StaticDir != "" {
+		mountSPA(app, d.StaticDir, log)
+	}
 	return app
 }
 

@@ -181,6 +181,7 @@ func (a *App) build(opts Options) error {
 		ReturnLimit:    ratelimit.Limit{Requests: a.cfg.MyFatoorahReturnLimit, Per: ReturnLimitWindow},
 		Catalog:        a.Catalog,
 		GatewayURL:     a.cfg.GatewayPublicURL,
+		StaticDir:      a.cfg.StaticDir,
 	})
 	return nil
 }

@@ -1,0 +1,3 @@
+export function BillingResultRoute() {
+  return <div className="p-8">BillingResultRoute</div>;
+}

@@ -1,0 +1,3 @@
+export function BillingRoute() {
+  return <div className="p-8">BillingRoute</div>;
+}

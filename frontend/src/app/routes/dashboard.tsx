@@ -1,0 +1,3 @@
+export function DashboardRoute() {
+  return <div className="p-8">DashboardRoute</div>;
+}

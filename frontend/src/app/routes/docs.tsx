@@ -1,0 +1,3 @@
+export function DocsRoute() {
+  return <div className="p-8">DocsRoute</div>;
+}

@@ -1,0 +1,3 @@
+export function SettingsRoute() {
+  return <div className="p-8">SettingsRoute</div>;
+}
