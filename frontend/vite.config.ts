@@ -32,6 +32,7 @@ export default defineConfig({
     setupFiles: ['src/testing/setup.ts'],
     // Two cores are shared with the Go tests: keep the pool small.
     maxWorkers: 2,
+    testTimeout: 20_000,
     css: false,
   },
 });

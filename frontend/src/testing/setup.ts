@@ -1,8 +1,11 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { session } from '@/lib/auth';
 import { server } from './server';
+
+// Lazy pages are transformed on first use: give them time on a busy machine.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom does not scroll.
 window.scrollTo = () => {};

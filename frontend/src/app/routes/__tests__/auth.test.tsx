@@ -84,3 +84,106 @@ describe('login', () => {
     expect(document.documentElement).toHaveAttribute('lang', 'ar');
   });
 });
+
+describe('register', () => {
+  async function fill(user: ReturnType<typeof userEvent.setup>) {
+    await user.type(await screen.findByLabelText('Full name'), 'Fatima');
+    await user.type(screen.getByLabelText('E-mail address'), 'fatima@example.com');
+    await user.type(screen.getByLabelText('Mobile number without the country code'), '5555 1234');
+    await user.type(screen.getByLabelText('Password'), 'correct-horse-battery');
+  }
+
+  it('sends +965 by default, the language, and WhatsApp consent unchecked; then login', async () => {
+    let body: Record<string, unknown> = {};
+    server.use(
+      http.post('*/api/v1/auth/register', async ({ request }) => {
+        body = (await request.json()) as Record<string, unknown>;
+        return HttpResponse.json({ user: aUser() }, { status: 201 });
+      }),
+    );
+    const { router } = renderRoute('/register');
+    const user = userEvent.setup();
+    expect(await screen.findByLabelText('Send me WhatsApp messages')).not.toBeChecked();
+    expect(screen.getByLabelText('Country code')).toHaveValue('965');
+    await fill(user);
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/login'));
+    expect(body).toEqual({
+      name: 'Fatima', email: 'fatima@example.com', phone: '+96555551234', password: 'correct-horse-battery', locale: 'en', whatsapp_opt_in: false,
+    });
+    expect(await screen.findByText('Your account is ready. Log in to continue.')).toBeInTheDocument();
+    expect(screen.getByLabelText('E-mail address')).toHaveValue('fatima@example.com');
+  });
+
+  it('puts the portal errors next to their fields', async () => {
+    server.use(
+      http.post('*/api/v1/auth/register', () =>
+        fieldErrors([
+          { field: 'password', message: 'This password is too common; choose one that is harder to guess.' },
+          { field: 'phone', message: 'Must be a phone number in international format, such as +96512345678.' },
+        ]),
+      ),
+    );
+    renderRoute('/register');
+    const user = userEvent.setup();
+    await fill(user);
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    expect(await screen.findByText('This password is too common; choose one that is harder to guess.')).toBeInTheDocument();
+    expect(screen.getByLabelText('Password')).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getByLabelText('Mobile number without the country code')).toHaveAccessibleDescription(/international format/);
+  });
+
+  it('an e-mail that is taken is said on the e-mail field', async () => {
+    server.use(
+      http.post('*/api/v1/auth/register', () =>
+        HttpResponse.json({ error: { code: 'conflict', message: 'An account with this e-mail address already exists.' } }, { status: 409 }),
+      ),
+    );
+    renderRoute('/register', { language: 'ar' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText('الاسم الكامل'), 'فاطمة');
+    await user.type(screen.getByLabelText('البريد الإلكتروني'), 'fatima@example.com');
+    await user.type(screen.getByLabelText('رقم الهاتف دون رمز الدولة'), '55551234');
+    await user.type(screen.getByLabelText('كلمة المرور'), 'correct-horse-battery');
+    await user.click(screen.getByRole('button', { name: 'إنشاء الحساب' }));
+    expect(await screen.findByText('يوجد حساب بهذا البريد الإلكتروني. سجّل الدخول بدلًا من ذلك.')).toBeInTheDocument();
+    expect(screen.getByLabelText('البريد الإلكتروني')).toHaveAttribute('aria-invalid', 'true');
+  });
+});
+
+describe('forgot password', () => {
+  it('asks for a WhatsApp code, then sets the new password with it', async () => {
+    const calls: unknown[] = [];
+    server.use(
+      http.post('*/api/v1/auth/password-reset/request', async ({ request }) => {
+        calls.push(await request.json());
+        return new HttpResponse(null, { status: 202 });
+      }),
+      http.post('*/api/v1/auth/password-reset/confirm', async ({ request }) => {
+        const b = (await request.json()) as { code: string };
+        calls.push(b);
+        if (b.code !== '123456') return HttpResponse.json({ error: { code: 'invalid', message: 'invalid or expired code' } }, { status: 400 });
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    const { router } = renderRoute('/forgot-password');
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText('E-mail address or mobile number'), '+965 5555 1234');
+    await user.click(screen.getByRole('button', { name: 'Send the code' }));
+    const code = await screen.findByLabelText('Code');
+    await user.type(code, '000000');
+    await user.type(screen.getByLabelText('New password'), 'purple-monkey-dishwasher');
+    await user.click(screen.getByRole('button', { name: 'Set the new password' }));
+    expect(await screen.findByText('This code is wrong or has expired. Ask for a new one.')).toBeInTheDocument();
+    await user.clear(code);
+    await user.type(code, '123456');
+    await user.click(screen.getByRole('button', { name: 'Set the new password' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/login'));
+    expect(calls).toEqual([
+      { phone: '+96555551234' },
+      { phone: '+96555551234', code: '000000', new_password: 'purple-monkey-dishwasher' },
+      { phone: '+96555551234', code: '123456', new_password: 'purple-monkey-dishwasher' },
+    ]);
+    expect(await screen.findByText('Your password has been changed. Log in with the new one.')).toBeInTheDocument();
+  });
+});

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Navigate, useLocation } from 'react-router';
-import { loginPath } from '@/config/paths';
+import { loginPath, paths } from '@/config/paths';
 import { useSession } from '@/lib/auth';
 import { PageSkeleton } from '@/components/layouts/page-skeleton';
 
@@ -12,9 +12,10 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   const { t } = useTranslation();
   if (s.status === 'unknown') return <PageSkeleton label={t('common.loading')} />;
   if (s.status === 'signed-out') {
-    // A session that ended while here is SessionSync's to redirect
-    // (with ?reason=expired); this is a visit without one.
-    return <Navigate to={loginPath(location.pathname + location.search)} replace />;
+    // Logged out on purpose (here or in another tab): the login page. A
+    // session that expired, or a visit without one: login, then back here.
+    if (s.ended === 'logout') return <Navigate to={paths.login} replace />;
+    return <Navigate to={loginPath(location.pathname + location.search, s.ended)} replace />;
   }
   return children;
 }
