@@ -3,9 +3,8 @@
 // language is the one the person chose here (kept in localStorage: a
 // preference, not a secret), else the browser's; once signed in it
 // follows the account's locale.
-import i18next, { type i18n as I18n } from 'i18next';
+import i18next, { type i18n as I18n, type Resource } from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import ar from '@/locales/ar.json';
 import en from '@/locales/en.json';
 
 export const languages = ['en', 'ar'] as const;
@@ -48,13 +47,38 @@ export function rememberLanguage(lng: Language): void {
   }
 }
 
-export const resources = { en: { translation: en }, ar: { translation: ar } } as const;
+// English is in the first bundle (it is also the fallback); Arabic is
+// fetched when first needed, so the landing page's JavaScript carries one
+// catalog.
+const loaders: Record<Language, () => Promise<{ default: unknown }>> = {
+  en: () => Promise.resolve({ default: en }),
+  ar: () => import('@/locales/ar.json'),
+};
 
-export function createI18n(lng: Language): I18n {
+/** ensureLanguage loads lng's catalog into inst if it is not there yet. */
+export async function ensureLanguage(inst: I18n, lng: Language): Promise<void> {
+  if (inst.hasResourceBundle(lng, 'translation')) return;
+  const m = await loaders[lng]();
+  inst.addResourceBundle(lng, 'translation', m.default, true, true);
+}
+
+/** switchLanguage loads the catalog, then shows the page in lng. */
+export async function switchLanguage(inst: I18n, lng: Language): Promise<void> {
+  await ensureLanguage(inst, lng);
+  await inst.changeLanguage(lng);
+}
+
+/**
+ * createI18n starts in lng when its catalog is given (or English): the
+ * page awaits ensureLanguage for another language before it renders.
+ */
+export function createI18n(lng: Language, catalogs: Partial<Record<Language, unknown>> = {}): I18n {
   const inst = i18next.createInstance();
+  const resources = Object.fromEntries(Object.entries({ en, ...catalogs }).map(([k, v]) => [k, { translation: v }])) as Resource;
   inst.use(initReactI18next).init({
     resources,
     lng,
+    partialBundledLanguages: true,
     fallbackLng: 'en',
     supportedLngs: [...languages],
     interpolation: { escapeValue: false },

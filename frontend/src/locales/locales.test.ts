@@ -84,3 +84,22 @@ describe('message catalogs', () => {
     }
   });
 });
+
+describe('text files (API docs, legal pages)', () => {
+  const content = join(__dirname, '..', 'content');
+  const headings = (p: string) => readFileSync(p, 'utf8').split('\n').filter((l) => /^#{1,3} /.test(l)).length;
+  const slots = (p: string) => [...readFileSync(p, 'utf8').matchAll(/\{\{[\w:]+\}\}/g)].map((m) => m[0]).sort();
+
+  it('exist in both languages with the same sections and placeholders', () => {
+    const pairs: [string, string][] = [[join(content, 'docs', 'en.md'), join(content, 'docs', 'ar.md')]];
+    const legalEn = readdirSync(join(content, 'legal', 'en')).sort();
+    expect(readdirSync(join(content, 'legal', 'ar')).sort()).toEqual(legalEn);
+    expect(legalEn).toEqual(['contact.md', 'privacy.md', 'refunds.md', 'terms.md']);
+    for (const f of legalEn) pairs.push([join(content, 'legal', 'en', f), join(content, 'legal', 'ar', f)]);
+    for (const [en, ar] of pairs) {
+      expect(headings(ar), ar).toBe(headings(en));
+      expect(slots(ar), ar).toEqual(slots(en));
+      expect(readFileSync(ar, 'utf8'), ar).toMatch(/[\u0600-\u06FF]/);
+    }
+  });
+});

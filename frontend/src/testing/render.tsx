@@ -8,13 +8,14 @@ import { routes } from '@/app/router';
 import { session } from '@/lib/auth';
 import { createI18n, type Language } from '@/lib/i18n';
 import { createQueryClient } from '@/lib/query-client';
+import ar from '@/locales/ar.json';
 import type { TokenResponse } from '@/types/api';
 import { aToken } from './data';
 
 export function renderRoute(path: string, o: { signedIn?: TokenResponse | true; language?: Language } = {}) {
   if (o.signedIn) session.signIn(o.signedIn === true ? aToken() : o.signedIn);
   else void session.restore();
-  const i18n = createI18n(o.language ?? 'en');
+  const i18n = createI18n(o.language ?? 'en', { ar });
   const queryClient = createQueryClient();
   queryClient.setDefaultOptions({ queries: { ...queryClient.getDefaultOptions().queries, retry: false } });
   const router = createMemoryRouter(routes, { initialEntries: [path] });

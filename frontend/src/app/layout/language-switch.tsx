@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { updateMe } from '@/features/auth/api/update-me';
 import { session, useSession } from '@/lib/auth';
-import { rememberLanguage, type Language } from '@/lib/i18n';
+import { rememberLanguage, switchLanguage, type Language } from '@/lib/i18n';
 import { GlobeIcon } from '@/components/ui/icons';
 
 const names: Record<Language, string> = { en: 'English', ar: 'العربية' };
@@ -16,7 +16,7 @@ export function LanguageSwitch({ className }: { className?: string }) {
   const other: Language = i18n.language === 'ar' ? 'en' : 'ar';
   async function change() {
     rememberLanguage(other);
-    await i18n.changeLanguage(other);
+    await switchLanguage(i18n, other);
     if (s.status === 'signed-in') {
       try {
         session.setUser(await updateMe({ locale: other }));

@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { paths } from '@/config/paths';
 import { useSession } from '@/lib/auth';
-import { isLanguage, rememberLanguage } from '@/lib/i18n';
+import { isLanguage, rememberLanguage, switchLanguage } from '@/lib/i18n';
 
 const protectedPrefixes = [paths.dashboard, paths.billing, paths.settings];
 
@@ -26,7 +26,7 @@ export function SessionSync() {
   useEffect(() => {
     if (isLanguage(locale) && locale !== i18n.language) {
       rememberLanguage(locale);
-      void i18n.changeLanguage(locale);
+      void switchLanguage(i18n, locale);
     }
   }, [locale, i18n]);
 
