@@ -11,7 +11,7 @@ help: ## list the targets
 run: ## build, migrate and seed ./data (SQLite), start portal-api and gateway (Ctrl-C stops both)
 	@bash scripts/run.sh
 
-test: services test-go test-web ## run every test against real MariaDB and Redis (starts them when needed), then the web app's
+test: services test-go test-web test-e2e ## run every test against real MariaDB and Redis (starts them when needed), then the web app's, in Debian's Chromium too
 
 test-go: ## go vet and go test -race of every module (bench/ is its own module, outside go.work)
 	go vet $(GO_PKGS)

@@ -62,9 +62,30 @@ build() {
 	echo "$want" > dist/.source-hash
 }
 
+# e2e runs the browser journey (frontend/e2e) against the real stack:
+# the Go binaries built into a temporary folder, the web app built when
+# its sources changed, Debian's chromium (scripts/browser.sh).
+e2e() {
+	deps
+	build
+	local bin
+	bin=$(mktemp -d)
+	trap 'rm -rf "$bin"' RETURN
+	say "building the Go binaries for the browser tests"
+	(cd .. && PATH=$PATH:/usr/local/go/bin &&
+		go build -o "$bin/portal-api" ./portal-api/cmd/portal-api &&
+		go build -o "$bin/gateway" ./gateway/cmd/gateway &&
+		go build -o "$bin/fakeollama" ./pkg/cmd/fakeollama &&
+		go build -o "$bin/fakemyfatoorah" ./pkg/cmd/fakemyfatoorah)
+	rm -rf e2e-artifacts
+	E2E_BIN=$bin npm run --silent e2e
+	say "screenshots in frontend/e2e-artifacts/screenshots"
+}
+
 case "${1:-}" in
 deps) deps ;;
 build) build ;;
+e2e) e2e ;;
 test)
 	deps
 	npm run --silent check:gen
@@ -75,7 +96,7 @@ test)
 	npm run --silent budget
 	;;
 *)
-	echo "usage: $0 deps|build|test" >&2
+	echo "usage: $0 deps|build|test|e2e" >&2
 	exit 2
 	;;
 esac
