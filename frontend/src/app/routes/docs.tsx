@@ -38,7 +38,7 @@ function PlansTable() {
               <Td numeric>{formatKWD(p.price_fils, lng)}</Td>
               <Td numeric>{formatNumber(p.credits, lng)}</Td>
               <Td numeric>{formatNumber(p.rate_limit_per_minute, lng)}</Td>
-              <Td className="whitespace-normal">{planFeatures(p, t, lng).slice(2).join(t('common.listSeparator'))}</Td>
+              <Td wrap>{planFeatures(p, t, lng).slice(2).join(t('common.listSeparator'))}</Td>
             </tr>
           ))}
         </tbody>

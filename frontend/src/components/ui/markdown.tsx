@@ -170,11 +170,11 @@ export function Markdown({ text, vars = {}, slots = {} }: { text: string; vars?:
           }
           case 'code':
             return (
-              <div key={i} className="relative overflow-hidden rounded-lg bg-slate-900">
-                <div className="absolute end-2 top-2">
+              <div key={i} className="overflow-hidden rounded-lg bg-slate-900">
+                <div className="flex justify-end border-b border-slate-700 bg-slate-800 px-3 py-1.5">
                   <CopyButton text={b.text} />
                 </div>
-                <pre dir="ltr" tabIndex={0} className="overflow-x-auto p-4 pe-24 text-start text-sm leading-relaxed text-slate-100">
+                <pre dir="ltr" tabIndex={0} className="overflow-x-auto p-4 text-start text-sm leading-relaxed text-slate-100">
                   <code>{b.text}</code>
                 </pre>
               </div>

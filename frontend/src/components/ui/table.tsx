@@ -24,11 +24,12 @@ export function Th({ className, numeric, ...rest }: ThHTMLAttributes<HTMLTableCe
   );
 }
 
-export function Td({ className, numeric, ...rest }: TdHTMLAttributes<HTMLTableCellElement> & { numeric?: boolean }) {
+export function Td({ className, numeric, wrap, ...rest }: TdHTMLAttributes<HTMLTableCellElement> & { numeric?: boolean; wrap?: boolean }) {
   return (
     <td
       className={cn(
-        'border-b border-slate-100 px-3 py-2 whitespace-nowrap first:ps-5 last:pe-5 sm:first:ps-6 sm:last:pe-6',
+        'border-b border-slate-100 px-3 py-2 first:ps-5 last:pe-5 sm:first:ps-6 sm:last:pe-6',
+        wrap ? 'min-w-64' : 'whitespace-nowrap',
         numeric && 'tabular text-end',
         className,
       )}

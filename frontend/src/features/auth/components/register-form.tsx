@@ -46,12 +46,13 @@ export function RegisterForm({ onDone }: { onDone: (email: string) => void }) {
       {message && <Alert tone="error">{message}</Alert>}
       <TextField label={t('fields.nameLabel')} autoComplete="name" error={fieldText(errors.name, t)} {...form.register('name')} />
       <TextField label={t('fields.emailLabel')} type="email" autoComplete="email" dir="ltr" error={fieldText(errors.email, t)} {...form.register('email')} />
-      <fieldset>
+      {/* min-w-0: a fieldset is as wide as its content's minimum by default. */}
+      <fieldset className="min-w-0">
         <legend className="block text-sm font-medium text-slate-800">{t('fields.phoneLabel')}</legend>
         <div className="mt-1 flex gap-2" dir="ltr">
           <select
             aria-label={t('register.countryCode')}
-            className={cn(controlClass, 'w-28 shrink-0')}
+            className={cn(controlClass.replace('w-full', ''), 'w-28 shrink-0')}
             autoComplete="tel-country-code"
             {...form.register('dial')}
           >
@@ -69,7 +70,7 @@ export function RegisterForm({ onDone }: { onDone: (email: string) => void }) {
             aria-invalid={phoneError ? true : undefined}
             aria-describedby="phone-hint phone-error"
             placeholder="5555 1234"
-            className={controlClass}
+            className={cn(controlClass.replace('w-full', ''), 'min-w-0 flex-1')}
             {...form.register('phone')}
           />
         </div>

@@ -176,7 +176,7 @@ export function KeysCard() {
             <tr>
               <Th>{t('keys.name')}</Th>
               <Th>{t('keys.prefix')}</Th>
-              <Th>{t('keys.created')}</Th>
+              <Th className="hidden sm:table-cell">{t('keys.created')}</Th>
               <Th>{t('keys.lastUsed')}</Th>
               <Th>
                 <span className="sr-only">{t('keys.actions')}</span>
@@ -190,7 +190,7 @@ export function KeysCard() {
                 <Td>
                   <code dir="ltr">{k.prefix}…</code>
                 </Td>
-                <Td>
+                <Td className="hidden sm:table-cell">
                   <RelativeTime iso={k.created_at} />
                 </Td>
                 <Td>{k.last_used_at ? <RelativeTime iso={k.last_used_at} /> : <span className="text-slate-500">{t('keys.never')}</span>}</Td>
