@@ -6,10 +6,11 @@ import type { PasswordResetConfirm } from '@/types/api';
 const utf8 = new TextEncoder();
 
 export const resetConfirmSchema = z.object({
+  // Six digits, Latin or Arabic-Indic (the portal reads both).
   code: z
     .string()
     .trim()
-    .regex(/^[0-9]{4,10}$/, 'fields.code'),
+    .regex(/^[0-9\u0660-\u0669\u06F0-\u06F9]{6}$/, 'fields.code'),
   new_password: z
     .string()
     .min(10, 'fields.passwordShort')
