@@ -29,6 +29,9 @@ else
 fi
 
 say "building"
+# The web app, when its sources changed (Node and npm needed; without
+# them the portal serves the API only, and says so).
+bash scripts/web.sh build
 go build -o "$BIN/portal-api" ./portal-api/cmd/portal-api
 go build -o "$BIN/gateway" ./gateway/cmd/gateway
 go build -o "$BIN/fakeollama" ./pkg/cmd/fakeollama
@@ -121,6 +124,9 @@ for _ in $(seq 1 100); do
 	sleep 0.2
 done
 
+if [ -f "${RESAYIL_STATIC_DIR:-frontend/dist}/index.html" ]; then
+	say "web app:     http://localhost:$(port "$PORTAL_ADDR")/  <- open this in a browser"
+fi
 say "portal API:  http://localhost:$(port "$PORTAL_ADDR")/api/v1  (health: /healthz, /readyz)"
 say "gateway:     http://localhost:$(port "$GATEWAY_ADDR")/v1     (OpenAI-compatible base URL)"
 if [ -n "${MF_ADDR:-}" ]; then

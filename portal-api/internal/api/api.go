@@ -75,6 +75,9 @@ type Deps struct {
 	// AuthFailures gets a line per wrong internal token (the account
 	// service writes the rest); nil writes none.
 	AuthFailures *authlog.Logger
+	// StaticDir is the built web app, served on the same origin for every
+	// path outside /api (static.go); empty or without index.html, none.
+	StaticDir string
 }
 
 // New builds the portal's Fiber app with every route.
@@ -127,6 +130,9 @@ func New(d Deps) *fiber.App {
 		h.internal = newInternalToken(d.InternalToken)
 	}
 	mount(app, h)
+	if d.StaticDir != "" {
+		mountSPA(app, d.StaticDir, log)
+	}
 	return app
 }
 

@@ -233,6 +233,7 @@ func (a *App) build(opts Options) error {
 		InternalToken:  a.cfg.InternalToken.Reveal(),
 		IPBans:         a.IPBans,
 		AuthFailures:   a.AuthLog,
+		StaticDir:      a.cfg.StaticDir,
 	})
 	return nil
 }

@@ -30,8 +30,11 @@ type Config struct {
 	// BcryptCost is lowered only by tests; production refuses less than 12.
 	BcryptCost  int    `env:"BCRYPT_COST" envDefault:"12"`
 	CORSOrigins string `env:"CORS_ORIGINS"`
-	// StaticDir serves the built SPA from the same origin when set.
-	StaticDir string `env:"STATIC_DIR"`
+	// StaticDir serves the built SPA from the same origin: by default the
+	// folder `npm run build` writes (relative to the working directory,
+	// the repository root under make run); a folder without index.html
+	// serves nothing.
+	StaticDir string `env:"STATIC_DIR" envDefault:"frontend/dist"`
 	// AccessTokenTTL is the lifetime of access tokens, at most 15 minutes.
 	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// TrustedProxies lists the reverse proxies (IPs or CIDRs) whose
