@@ -75,7 +75,8 @@ export interface paths {
          *     the name or the phone number, in any case. No text field may contain
          *     control characters or direction marks and overrides (U+200E, U+200F,
          *     U+061C, U+202A-U+202E, U+2066-U+2069); joiners (U+200C, U+200D) are
-         *     fine. Registering does not log in.
+         *     fine. Registering does not log in. It writes the welcome
+         *     notification, sent over WhatsApp only when `whatsapp_opt_in` is true.
          *
          *     Attempts are throttled per client address (10 an hour by default,
          *     the ones answered 409 too), and password hashing is bounded: either
@@ -183,6 +184,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a password-reset code to the account's WhatsApp number.
+         * @description Give exactly one of `email` and `phone` (E.164). The answer is the
+         *     same, 202 with the same body, whether or not an account matches, and
+         *     it takes at least the same time (`RESAYIL_PASSWORD_RESET_ANSWER_TIME`,
+         *     250 ms), so it does not tell whether an account exists.
+         *
+         *     When the identifier names one enabled user, a 6-digit code valid for
+         *     10 minutes is sent to the user's phone number as a WhatsApp
+         *     authentication template, in the user's language. It is sent whether
+         *     or not the user has opted in to WhatsApp messages: they asked for
+         *     it. A new request ends the codes sent before. Nothing is sent for an
+         *     unknown e-mail or phone, a disabled user, or a phone number that
+         *     several users share (use the e-mail then).
+         *
+         *     Throttled per e-mail or phone (3 an hour, unknown ones alike) and
+         *     per client address (10 an hour): 429 with `Retry-After`.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the code; every session ends.
+         * @description Give the same `email` or `phone` as the request, the code, and the
+         *     new password. On success the password is replaced and every session
+         *     of the user ends (their access tokens and refresh cookies are
+         *     refused); log in with the new password. API keys keep working.
+         *
+         *     A code works once, for 10 minutes, and allows 5 tries: after 5 wrong
+         *     ones it no longer works, even right. An unknown account, a wrong,
+         *     expired, used or superseded code all get the same 400 on `code`
+         *     ("The code is invalid or has expired. Request a new one."), so the
+         *     answer does not tell whether an account exists.
+         *
+         *     The code may be typed with Arabic-Indic digits and surrounding
+         *     spaces. The new password follows the registration rules, and must
+         *     not be the user's e-mail address, name or phone number (the last
+         *     two are checked once the code is known to be right; the code then
+         *     stays usable). Attempts are throttled per client address (20 an
+         *     hour), and password hashing is bounded: either answers 429 with
+         *     `Retry-After`.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -198,8 +270,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change the name, phone or locale.
-         * @description Fields left out (or null) keep their value.
+         * Change the name, phone, locale or WhatsApp consent.
+         * @description Fields left out (or null) keep their value. `whatsapp_opt_in`
+         *     gives (true) or withdraws (false) the consent to WhatsApp
+         *     notifications; it applies to messages not yet sent.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -625,6 +699,336 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts, with search, filters, sorting and cursor paging (admins only).
+         * @description Every account: a user's personal account or a team's (which has no
+         *     user of its own). `q` is matched by its shape: with an `@`, as a
+         *     prefix of the user's e-mail; digits only (a leading `+`, spaces and
+         *     dashes allowed, at least 3 digits), as the last digits of the
+         *     user's phone number; anything else, as a prefix of the e-mail or of
+         *     a word of the user's or team's name. `plan` is the plan running
+         *     now (`none`: no running plan); `balance_credits` is the durable
+         *     balance (the account's page shows the live one). Cursor paging:
+         *     pass `next_cursor` as `cursor` with the same filters and sort.
+         */
+        get: operations["listAdminAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users (the accounts that have a user), as the accounts list (admins only).
+         * @description The same rows, search, filters, sorting and paging as `GET /api/v1/admin/accounts`, without teams' accounts.
+         */
+        get: operations["listAdminUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An account's page (admins only).
+         * @description The account's row of the list; its billing as its owner sees it
+         *     (plan, expiry, the live balance); its usage over the last 30 days
+         *     by day (the usage summary's own query); its user's API keys
+         *     (metadata only: never a key); and its latest 20 payments
+         *     (`payments.next_cursor` continues them).
+         */
+        get: operations["getAdminAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An account's credit ledger, newest first (admins only).
+         * @description Every grant (payment, subscription, admin, refund) and admin debit
+         *     (a negative amount). Cursor paging: pass `next_cursor` as `cursor`.
+         */
+        get: operations["getAdminAccountLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/whatsapp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Meta's webhook subscription handshake.
+         * @description Meta calls this when the webhook URL is saved in the app's settings.
+         *     With `hub.mode=subscribe` and `hub.verify_token` equal to
+         *     `RESAYIL_WHATSAPP_VERIFY_TOKEN`, the answer is `hub.challenge`
+         *     exactly as sent, as text; anything else (or no verify token
+         *     configured) is 403.
+         */
+        get: operations["whatsappWebhookHandshake"];
+        put?: never;
+        /**
+         * Meta's WhatsApp webhook (message statuses, signed).
+         * @description Configure the app's WhatsApp webhook (field `messages`) with this
+         *     URL; the `X-Hub-Signature-256` header (HMAC-SHA256 of the raw body
+         *     with `RESAYIL_WHATSAPP_APP_SECRET`) is checked first: missing or
+         *     wrong, or no app secret configured, is 401 and nothing is recorded.
+         *     Each status is recorded on the delivery with that message id
+         *     (`wamid`): `provider_status` only moves forward (sent, delivered,
+         *     read, then failed), so statuses out of order or repeated change
+         *     nothing; `failed` also fails the delivery with the error in
+         *     `last_error`. Statuses of unknown message ids, inbound messages and
+         *     other fields are acknowledged and ignored. The body is taken as
+         *     Meta sends it, whatever its `Content-Type`.
+         */
+        post: operations["whatsappWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live capacity of the local Ollama hosts, the queue and cloud failover (admins only).
+         * @description Merged from the heartbeats the gateways publish: in Redis mode each
+         *     gateway rewrites a key every `RESAYIL_GATEWAY_HEARTBEAT_INTERVAL`
+         *     (5 s) that lives three intervals; in embedded mode the portal reads
+         *     each gateway's `GET /status` on its metrics address
+         *     (`RESAYIL_GATEWAY_STATUS_URLS`, by default the one `make run`
+         *     starts). A heartbeat older than `max_age_seconds` by the portal's
+         *     clock is not shown.
+         *
+         *     This route always answers 200: with no fresh heartbeat, `status` is
+         *     `unknown`, `hosts` is empty, `queue_depth` is null and
+         *     `cloud_failover` is `unknown`. A source that could not be read is
+         *     listed in `problems` (and makes `status` `degraded` when other
+         *     heartbeats are fresh). Slot and queue counts in Redis mode are
+         *     every replica's and are taken once; embedded gateways' own counts
+         *     are added up. Each host's health is from every reporting gateway's
+         *     own probes: `mixed` when they disagree.
+         */
+        get: operations["getCapacity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The notifications outbox, newest first (admins only).
+         * @description Every notification the portal wrote, with its status: `pending`
+         *     (not yet expanded into deliveries), `expanded` (its deliveries
+         *     exist; see each one's status), or `skipped` (nobody may receive it,
+         *     `reason` says why). A password-reset code is shown as
+         *     `[redacted]`. Cursor paging: pass `next_cursor` as `cursor`.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One outbox row with its deliveries (admins only). */
+        get: operations["getNotification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deliveries (one per recipient of a notification), newest first (admins only).
+         * @description `failed` deliveries are the ones to look at: `last_error` says why
+         *     (Meta's error, a missing template, or the attempts ran out), and
+         *     `POST …/{id}/retry` sends one again. Cursor paging: pass
+         *     `next_cursor` as `cursor`.
+         */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notification-deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a failed delivery again (admins only).
+         * @description The delivery becomes `pending`, due now, with its attempts, error
+         *     and provider fields reset; the worker sends it at its next pass.
+         *     Audited. A delivery that is not `failed` is 409 and does not change.
+         */
+        post: operations["retryNotificationDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether WhatsApp sending is paused, why and since when (admins only).
+         * @description Sending pauses by itself when Meta refuses the sender (an invalid
+         *     or expired token, missing permissions, a restricted account):
+         *     queued deliveries wait and keep their attempts, the admins get one
+         *     alert (`whatsapp_paused`), and one delivery is tried every
+         *     `RESAYIL_NOTIFY_PROBE_INTERVAL`; the first one Meta accepts ends the
+         *     pause. `enabled` is `RESAYIL_NOTIFICATIONS`.
+         */
+        get: operations["getNotifier"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/notifier/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a pause now, without waiting for a probe (admins only).
+         * @description Deliveries go out at the worker's next pass. If Meta still refuses
+         *     the sender, the first of them pauses sending again (with a new
+         *     alert). Audited; resuming a notifier that runs changes nothing.
+         */
+        post: operations["resumeNotifier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/internal/ip-banned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * fail2ban banned an address; alert the admins once an hour at most.
+         * @description The resayil-notify action of `deploy/fail2ban` calls this when a
+         *     jail bans an address (`portal-api notify ip-banned` does the same
+         *     from the host). It writes one admin alert (the `ip_banned`
+         *     notification: "fail2ban banned {ip} ({jail})") unless the address
+         *     was alerted less than an hour ago, by whichever jail: `alerted`
+         *     says which, and `alerted_at` when the alert that covers this ban
+         *     was written. Reports of one ban arriving at once write one alert.
+         *     An IPv4-mapped IPv6 address is the IPv4 address.
+         *
+         *     Authenticated with `RESAYIL_INTERNAL_TOKEN` as a bearer token; a
+         *     wrong token is recorded in the auth-failure log (kind
+         *     `internal_token`). Without the variable set the route is off (403).
+         */
+        post: operations["reportIPBanned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -676,6 +1080,8 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description The user's consent to WhatsApp notifications (welcome, billing, credits, reminders, team invitations) at `phone`. Without it only a password-reset code the user asks for is sent there. */
+            whatsapp_opt_in: boolean;
         };
         UserResponse: {
             user: components["schemas"]["User"];
@@ -693,6 +1099,11 @@ export interface components {
              * @enum {string}
              */
             locale: "ar" | "en";
+            /**
+             * @description Consent to WhatsApp notifications at `phone`; off unless given.
+             * @default false
+             */
+            whatsapp_opt_in: boolean;
         };
         LoginRequest: {
             email: string;
@@ -717,7 +1128,8 @@ export interface components {
          *         "role": "user",
          *         "locale": "ar",
          *         "created_at": "2025-01-01T10:00:00Z",
-         *         "updated_at": "2025-01-01T10:00:00Z"
+         *         "updated_at": "2025-01-01T10:00:00Z",
+         *         "whatsapp_opt_in": true
          *       }
          *     }
          */
@@ -735,10 +1147,37 @@ export interface components {
             phone?: string | null;
             /** @enum {string|null} */
             locale?: "ar" | "en" | null;
+            /** @description Give (true) or withdraw (false) the consent to WhatsApp notifications. */
+            whatsapp_opt_in?: boolean | null;
         };
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
+        };
+        /** @description Exactly one of `email` and `phone`. */
+        PasswordResetRequest: {
+            email?: string;
+            /** @description E.164, as in +96512345678. */
+            phone?: string;
+        } & (unknown | unknown);
+        /** @description Exactly one of `email` and `phone`, the one the code was requested with. */
+        PasswordResetConfirmRequest: {
+            email?: string;
+            /** @description E.164, as in +96512345678. */
+            phone?: string;
+            /** @description The 6-digit code from WhatsApp; Arabic-Indic digits are read as the same digits. */
+            code: string;
+            /** @description The registration rules; not the e-mail (or its local part), name or phone. */
+            new_password: string;
+        } & (unknown | unknown);
+        /**
+         * @example {
+         *       "message": "If the e-mail address or phone number belongs to an account, a 6-digit code was sent to its WhatsApp number. It is valid for 10 minutes."
+         *     }
+         */
+        PasswordResetAccepted: {
+            /** @description The same sentence whether or not an account matches. */
+            message: string;
         };
         CreateAPIKeyRequest: {
             name: string;
@@ -974,6 +1413,76 @@ export interface components {
             data: components["schemas"]["Payment"][];
             next_cursor: string | null;
         };
+        AdminAccount: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "user" | "team";
+            /** Format: date-time */
+            created_at: string;
+            /** @description The user of a personal account; null for a team's. */
+            user: {
+                /** Format: int64 */
+                id: number;
+                email: string;
+                name: string;
+                /** @example +96512345678 */
+                phone: string;
+                /** @enum {string} */
+                role: "user" | "admin";
+                /** Format: date-time */
+                disabled_at: string | null;
+                /** Format: date-time */
+                created_at: string;
+            } | null;
+            team_name: string | null;
+            /**
+             * @description The plan running now.
+             * @enum {string}
+             */
+            plan: "basic" | "pro" | "enterprise" | "none";
+            /** Format: date-time */
+            plan_expires_at: string | null;
+            /**
+             * Format: int64
+             * @description The durable balance.
+             */
+            balance_credits: number;
+            disabled: boolean;
+        };
+        AdminAccountPage: {
+            data: components["schemas"]["AdminAccount"][];
+            next_cursor: string | null;
+        };
+        AdminAccountDetail: {
+            account: components["schemas"]["AdminAccount"];
+            billing: components["schemas"]["Billing"];
+            usage: components["schemas"]["UsageSummary"];
+            keys: components["schemas"]["APIKey"][];
+            payments: components["schemas"]["PaymentPage"];
+        };
+        LedgerEntry: {
+            /** Format: int64 */
+            id: number;
+            /** @example admin:5f0c1d2e-8a4b-4c7d-9e3f-2a1b0c9d8e7f */
+            reference: string;
+            /** @example admin */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Negative for an admin's debit.
+             */
+            amount_credits: number;
+            reason: string;
+            /** Format: int64 */
+            actor_user_id: number | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        LedgerPage: {
+            data: components["schemas"]["LedgerEntry"][];
+            next_cursor: string | null;
+        };
         CheckoutRequest: {
             /** @enum {string} */
             kind: "subscription" | "topup";
@@ -1023,6 +1532,93 @@ export interface components {
             available_credits: number;
             /** @description False when the change is recorded but the live (Redis) wallet has not caught up yet; it does within seconds. */
             live: boolean;
+        };
+        Capacity: {
+            /**
+             * @description `ok`: fresh heartbeats, every host healthy, every source read; `degraded`: fresh heartbeats but a host out of service somewhere or a source unreadable; `unknown`: no fresh heartbeat.
+             * @enum {string}
+             */
+            status: "ok" | "degraded" | "unknown";
+            /** Format: date-time */
+            checked_at: string;
+            /**
+             * Format: int64
+             * @description RESAYIL_GATEWAY_HEARTBEAT_MAX_AGE: the oldest heartbeat shown.
+             */
+            max_age_seconds: number;
+            /** @description The gateways with a fresh heartbeat, by id. */
+            gateways: {
+                /** @description RESAYIL_GATEWAY_ID (default: host name and a random suffix). */
+                id: string;
+                /** @enum {string} */
+                mode: "redis" | "embedded";
+                /**
+                 * Format: date-time
+                 * @description When the gateway took its snapshot (by its clock).
+                 */
+                seen_at: string;
+            }[];
+            /** @description The local Ollama hosts the fresh heartbeats list, in the gateways' order. */
+            hosts: {
+                /** @description The host's base URL, without credentials. */
+                url: string;
+                /** @enum {string} */
+                health: "healthy" | "unhealthy" | "mixed";
+                slots_in_use: number;
+                /** @description Its parallel slots (OLLAMA_NUM_PARALLEL). */
+                slots_total: number;
+                /** @description How many fresh gateways list the host. */
+                reports: number;
+                /** @description How many of them see it healthy. */
+                healthy_reports: number;
+            }[];
+            /** @description Requests waiting for a local slot; null when unknown. */
+            queue_depth: number | null;
+            /** @description The waiting requests by plan code; empty when unknown. */
+            queue_by_tier: {
+                [key: string]: number;
+            };
+            /**
+             * @description `on` when some gateway would send a paid request to the cloud now (configured, probes passing, today's budget not used up).
+             * @enum {string}
+             */
+            cloud_failover: "on" | "off" | "unknown";
+            /**
+             * @description Why failover is off; null otherwise.
+             * @enum {string|null}
+             */
+            cloud_failover_reason: "not_configured" | "unhealthy" | "budget_exhausted" | null;
+            /** @description Sources that gave nothing usable. */
+            problems: {
+                /** @description `redis`, a status URL, or `gateway <id>`. */
+                source: string;
+                /** @enum {string} */
+                reason: "unreachable" | "invalid" | "stale";
+            }[];
+        };
+        IPBannedRequest: {
+            /**
+             * @description The banned address (IPv4 or IPv6).
+             * @example 203.0.113.7
+             */
+            ip: string;
+            /**
+             * @description The fail2ban jail that banned it.
+             * @example resayil-portal
+             */
+            jail: string;
+        };
+        IPBannedResponse: {
+            /** @description The address in canonical form. */
+            ip: string;
+            jail: string;
+            /** @description True when this report wrote the admin alert. */
+            alerted: boolean;
+            /**
+             * Format: date-time
+             * @description When the alert covering this ban was written.
+             */
+            alerted_at: string;
         };
         UsageTotals: {
             /** Format: int64 */
@@ -1129,6 +1725,112 @@ export interface components {
             data: components["schemas"]["Receipt"][];
             next_cursor: string | null;
         };
+        Notification: {
+            /** Format: int64 */
+            id: number;
+            /** @example credits_low */
+            event: string;
+            /** @enum {string} */
+            audience: "user" | "admins";
+            /** Format: int64 */
+            account_id: number | null;
+            /** Format: int64 */
+            user_id: number | null;
+            /** @description The language the row was written for. */
+            locale: string;
+            /**
+             * @description `pending`: not yet expanded into deliveries; `expanded`: its deliveries exist; `skipped`: nobody may receive it (`reason`).
+             * @enum {string}
+             */
+            status: "pending" | "expanded" | "skipped";
+            /** @description Why it was skipped (no consent, no real phone number, …). */
+            reason: string | null;
+            /** @description What makes it once: the event and its subject (`credits_low:42:7`). */
+            dedupe_key: string;
+            /** @description The template parameters (the English half's, and the Arabic half's when they differ) and context; null when unreadable. */
+            payload: {
+                params: string[];
+                params_ar: string[] | null;
+                data: {
+                    [key: string]: unknown;
+                } | null;
+            } | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationPage: {
+            data: components["schemas"]["Notification"][];
+            next_cursor: string | null;
+        };
+        NotificationDetail: components["schemas"]["Notification"] & {
+            deliveries: components["schemas"]["Delivery"][];
+        };
+        Delivery: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            notification_id: number;
+            event: string;
+            /**
+             * Format: int64
+             * @description Null for a number of RESAYIL_ADMIN_PHONES.
+             */
+            user_id: number | null;
+            /** @example +96550000000 */
+            phone: string;
+            /**
+             * @description `pending`: due at `next_attempt_at`; `sending`: a worker has it until `lease_until`; `sent`: Meta accepted it; `failed`: refused for good, out of attempts, or failed by its webhook.
+             * @enum {string}
+             */
+            status: "pending" | "sending" | "sent" | "failed";
+            attempts: number;
+            /** Format: date-time */
+            next_attempt_at: string;
+            /** Format: date-time */
+            lease_until: string | null;
+            /** @description Meta's message id (wamid). */
+            provider_message_id: string | null;
+            /**
+             * @description The latest status Meta's webhooks reported.
+             * @enum {string|null}
+             */
+            provider_status: "sent" | "delivered" | "read" | "failed" | null;
+            /** Format: date-time */
+            provider_status_at: string | null;
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DeliveryPage: {
+            data: components["schemas"]["Delivery"][];
+            next_cursor: string | null;
+        };
+        Notifier: {
+            /** @description RESAYIL_NOTIFICATIONS is on. */
+            enabled: boolean;
+            paused: boolean;
+            /** @description Meta's refusal that paused sending. */
+            reason: string | null;
+            /** Format: date-time */
+            paused_at: string | null;
+            /** @description Deliveries per status. */
+            deliveries: {
+                /** Format: int64 */
+                pending: number;
+                /** Format: int64 */
+                sending: number;
+                /** Format: int64 */
+                sent: number;
+                /** Format: int64 */
+                failed: number;
+            };
+        };
         Readiness: {
             /** @enum {string} */
             status: "ok" | "degraded" | "fail";
@@ -1142,6 +1844,32 @@ export interface components {
         };
     };
     responses: {
+        /** @description No such account. */
+        AccountNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The caller is not an admin. */
+        AdminOnly: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "code": "forbidden",
+                 *         "message": "Only administrators may do this."
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The caller may not act for the `account_id` given. */
         AccountForbidden: {
             headers: {
@@ -1221,7 +1949,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Too many attempts (failed logins, registrations from one address), or the server is too busy hashing passwords. */
+        /** @description Too many attempts (failed logins, registrations from one address, password-reset requests or confirmations), or the server is too busy hashing passwords. */
         RateLimited: {
             headers: {
                 /** @description Seconds to wait before trying again. */
@@ -1242,6 +1970,7 @@ export interface components {
         };
     };
     parameters: {
+        AdminAccountID: number;
         /**
          * @description The account to act for; by default the caller's personal account,
          *     which is the only one allowed today (any other is 403).
@@ -1265,6 +1994,13 @@ export interface components {
         Backend: "local" | "cloud";
         /** @description Only requests that ended with this status (`ok`, `client_closed`, `upstream_error`, `upstream_timeout`, …). */
         Status: string;
+        /** @description Only this event (`welcome`, `credits_low`, `whatsapp_paused`, …). */
+        NotificationEvent: string;
+        /** @description Only what went (or goes) to this number, in international format. */
+        NotificationPhone: string;
+        NotificationLimit: number;
+        /** @description The `next_cursor` of the previous page (opaque). */
+        NotificationCursor: string;
     };
     requestBodies: never;
     headers: never;
@@ -1385,7 +2121,8 @@ export interface operations {
                  *       "email": "fatima@example.com",
                  *       "phone": "+96512345678",
                  *       "password": "correct-horse-battery",
-                 *       "locale": "ar"
+                 *       "locale": "ar",
+                 *       "whatsapp_opt_in": true
                  *     }
                  */
                 "application/json": components["schemas"]["RegisterRequest"];
@@ -1551,6 +2288,92 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "+96512345678"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a code was sent if an account matches (the answer does not say). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordResetAccepted"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "+96512345678",
+                 *       "code": "482913",
+                 *       "new_password": "purple-monkey-dishwasher"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordResetConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is changed and every session of the user has ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A malformed field (`fields` names each), or a code that is invalid or expired (a field error on `code`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "invalid",
+                     *         "message": "The code is invalid or has expired. Request a new one.",
+                     *         "fields": [
+                     *           {
+                     *             "field": "code",
+                     *             "message": "The code is invalid or has expired. Request a new one."
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
         };
     };
     getMe: {
@@ -2340,6 +3163,529 @@ export interface operations {
                      *       "error": {
                      *         "code": "conflict",
                      *         "message": "The account has 300 credits available; taking 500 would take its balance below zero."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listAdminAccounts: {
+        parameters: {
+            query?: {
+                q?: string;
+                kind?: "user" | "team";
+                plan?: "basic" | "pro" | "enterprise" | "none";
+                disabled?: "true" | "false";
+                has_balance?: "true" | "false";
+                /** @description `-created_at` (newest first, the default), `created_at`, `-balance` or `balance`. */
+                sort?: "-created_at" | "created_at" | "-balance" | "balance";
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccountPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    listAdminUsers: {
+        parameters: {
+            query?: {
+                q?: string;
+                kind?: "user" | "team";
+                plan?: "basic" | "pro" | "enterprise" | "none";
+                disabled?: "true" | "false";
+                has_balance?: "true" | "false";
+                /** @description `-created_at` (newest first, the default), `created_at`, `-balance` or `balance`. */
+                sort?: "-created_at" | "created_at" | "-balance" | "balance";
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccountPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    getAdminAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccountDetail"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+        };
+    };
+    getAdminAccountLedger: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+        };
+    };
+    whatsappWebhookHandshake: {
+        parameters: {
+            query?: {
+                "hub.mode"?: string;
+                "hub.verify_token"?: string;
+                "hub.challenge"?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The challenge, as sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not a subscribe request, or the verify token does not match. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    whatsappWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-Hub-Signature-256"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+                "*/*": unknown;
+            };
+        };
+        responses: {
+            /** @description Received. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                        /** @description How many statuses changed a delivery. */
+                        applied: number;
+                    };
+                };
+            };
+            /** @description Signed, but not a webhook body (not JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The signature is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCapacity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live capacity, or what is unknown about it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "degraded",
+                     *       "checked_at": "2026-01-10T09:00:05Z",
+                     *       "max_age_seconds": 15,
+                     *       "gateways": [
+                     *         {
+                     *           "id": "gw-1",
+                     *           "mode": "redis",
+                     *           "seen_at": "2026-01-10T09:00:03Z"
+                     *         },
+                     *         {
+                     *           "id": "gw-2",
+                     *           "mode": "redis",
+                     *           "seen_at": "2026-01-10T09:00:01Z"
+                     *         }
+                     *       ],
+                     *       "hosts": [
+                     *         {
+                     *           "url": "http://gpu1:11434",
+                     *           "health": "healthy",
+                     *           "slots_in_use": 3,
+                     *           "slots_total": 4,
+                     *           "reports": 2,
+                     *           "healthy_reports": 2
+                     *         },
+                     *         {
+                     *           "url": "http://gpu2:11434",
+                     *           "health": "mixed",
+                     *           "slots_in_use": 0,
+                     *           "slots_total": 2,
+                     *           "reports": 2,
+                     *           "healthy_reports": 1
+                     *         }
+                     *       ],
+                     *       "queue_depth": 2,
+                     *       "queue_by_tier": {
+                     *         "basic": 2
+                     *       },
+                     *       "cloud_failover": "on",
+                     *       "cloud_failover_reason": null,
+                     *       "problems": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Capacity"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description Only this event (`welcome`, `credits_low`, `whatsapp_paused`, …). */
+                event?: components["parameters"]["NotificationEvent"];
+                status?: "pending" | "expanded" | "skipped";
+                /** @description Only what went (or goes) to this number, in international format. */
+                phone?: components["parameters"]["NotificationPhone"];
+                limit?: components["parameters"]["NotificationLimit"];
+                /** @description The `next_cursor` of the previous page (opaque). */
+                cursor?: components["parameters"]["NotificationCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    getNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDetail"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            /** @description No such notification. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "sending" | "sent" | "failed";
+                /** @description Only this event (`welcome`, `credits_low`, `whatsapp_paused`, …). */
+                event?: components["parameters"]["NotificationEvent"];
+                /** @description Only what went (or goes) to this number, in international format. */
+                phone?: components["parameters"]["NotificationPhone"];
+                limit?: components["parameters"]["NotificationLimit"];
+                /** @description The `next_cursor` of the previous page (opaque). */
+                cursor?: components["parameters"]["NotificationCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    retryNotificationDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            /** @description No such delivery. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The delivery is not failed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The delivery is sent: only a failed delivery can be retried."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notifier. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifier"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    resumeNotifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notifier after resuming. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notifier"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    reportIPBanned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ip": "203.0.113.7",
+                 *       "jail": "resayil-portal"
+                 *     }
+                 */
+                "application/json": components["schemas"]["IPBannedRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded; `alerted` is false when an alert of the last hour covers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IPBannedResponse"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            /** @description No internal token, or a wrong one. */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description RESAYIL_INTERNAL_TOKEN is not set, so the internal routes are off. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "The internal API is off: set RESAYIL_INTERNAL_TOKEN to use it."
                      *       }
                      *     }
                      */

@@ -1,14 +1,12 @@
 // Short names for the generated OpenAPI types (api.gen.ts, made by
-// `npm run gen` from portal-api/internal/api/openapi.yaml) and the
-// hand-written ones of api-pending.ts.
+// `npm run gen` from portal-api/internal/api/openapi.yaml).
 import type { components } from './api.gen';
-import type { PendingUser } from './api-pending';
 
 type Schemas = components['schemas'];
 
 export type ErrorBody = Schemas['Error'];
 export type FieldError = Schemas['FieldError'];
-export type User = Schemas['User'] & PendingUser;
+export type User = Schemas['User'];
 export type TokenResponse = Omit<Schemas['TokenResponse'], 'user'> & { user: User };
 export type UserResponse = { user: User };
 export type LoginRequest = Schemas['LoginRequest'];
@@ -38,9 +36,7 @@ export type Receipt = Schemas['Receipt'];
 export type ReceiptPage = Schemas['ReceiptPage'];
 export type Locale = Schemas['User']['locale'];
 
-export type {
-  RegisterRequest,
-  UpdateMeRequest,
-  PasswordResetRequest,
-  PasswordResetConfirm,
-} from './api-pending';
+export type RegisterRequest = Schemas['RegisterRequest'];
+export type UpdateMeRequest = Schemas['UpdateMeRequest'];
+export type PasswordResetRequest = Schemas['PasswordResetRequest'];
+export type PasswordResetConfirm = Schemas['PasswordResetConfirmRequest'];
