@@ -4,6 +4,17 @@
 # pkg/deploy/deploy_test.go runs the `CGO_ENABLED=0 go build` line below
 # verbatim (output folder swapped), since no Docker engine runs in CI.
 
+# The web app, built once here and served by portal-api from the same
+# origin (RESAYIL_STATIC_DIR). The generated API types are committed
+# (frontend/src/types/api.gen.ts; make test fails when they are stale), so
+# the build needs only the frontend folder.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
+
 FROM golang:1.26 AS build
 WORKDIR /src
 ENV GOTOOLCHAIN=local
@@ -26,10 +37,11 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./portal-api/cmd/
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/portal-api /portal-api
 COPY --from=build /out/healthcheck /healthcheck
+COPY --from=web /src/frontend/dist /srv/web
 COPY config/models.yaml /etc/resayil/models.yaml
 USER 65532:65532
 EXPOSE 8081
-ENV RESAYIL_ENV=production RESAYIL_PORTAL_ADDR=:8081 RESAYIL_MODELS_FILE=/etc/resayil/models.yaml
+ENV RESAYIL_ENV=production RESAYIL_PORTAL_ADDR=:8081 RESAYIL_MODELS_FILE=/etc/resayil/models.yaml RESAYIL_STATIC_DIR=/srv/web
 # No shell in this image: docker-compose.yml probes with
 # ["CMD", "/healthcheck", "http://127.0.0.1:8081/readyz"].
 ENTRYPOINT ["/portal-api"]

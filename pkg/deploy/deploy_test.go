@@ -59,7 +59,7 @@ func TestDockerfiles(t *testing.T) {
 			copied := map[string]bool{}
 			for _, l := range final {
 				f := strings.Fields(l)
-				if len(f) == 4 && f[0] == "COPY" && strings.HasPrefix(f[1], "--from=") {
+				if len(f) == 4 && f[0] == "COPY" && f[1] == "--from=build" {
 					bin := filepath.Join(out, filepath.Base(f[2]))
 					if _, err := os.Stat(bin); err != nil {
 						t.Errorf("final stage copies %s, which the build command does not produce", f[2])
@@ -70,6 +70,16 @@ func TestDockerfiles(t *testing.T) {
 			for _, want := range []string{"/" + name, "/healthcheck"} {
 				if !copied[want] {
 					t.Errorf("final stage does not copy %s", want)
+				}
+			}
+			if name == "portal-api" {
+				// The web app: built by the web stage, served from where
+				// RESAYIL_STATIC_DIR points.
+				if !slices.Contains(final, "COPY --from=web /src/frontend/dist /srv/web") || !strings.Contains(instruction(final, "ENV"), "RESAYIL_STATIC_DIR=/srv/web") {
+					t.Errorf("portal-api's final stage must copy the web build to /srv/web and set RESAYIL_STATIC_DIR=/srv/web")
+				}
+				if !slices.Contains(lines, "RUN npm ci --no-audit --no-fund") || !slices.Contains(lines, "RUN npm run build") {
+					t.Errorf("portal-api's web stage must install from the lock file and run the web app's build")
 				}
 			}
 			if !slices.Contains(final, `ENTRYPOINT ["/`+name+`"]`) {
