@@ -352,7 +352,9 @@ func TestInvalidate_DuringLookup(t *testing.T) {
 		_, err := a.Authenticate(context.Background(), "Bearer "+keyA)
 		done <- err
 	}()
-	waitUntil(t, "the request waiting on the lookup", func() bool { return keyauth.Waiters(a, keyA) == 1 })
+	// The lookup reads the invalidation count before it calls the store:
+	// once the store is called, the revocation below is mid-lookup.
+	waitUntil(t, "the lookup in the store", func() bool { return keyauth.Waiters(a, keyA) == 1 && store.calls.Load() == 1 })
 	a.InvalidateKeyID(1) // the revocation event arrives mid-lookup
 	release()            // the lookup returns the pre-revocation row
 	if err := <-done; err != nil {
