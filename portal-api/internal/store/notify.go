@@ -249,25 +249,11 @@ WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?` 
 }
 
 // jobRow is a delivery with its outbox row (N), template (T) and user.
-// The delivery's columns are repeated from deliveryReadRow: GORM does not
-// fill the fields of an embedded struct whose type is unexported.
+// The delivery's columns fill Delivery: a named field with GORM's embedded
+// tag (GORM cannot set the fields of an anonymous embedded struct whose
+// type is unexported).
 type jobRow struct {
-	ID                int64
-	NotificationID    int64
-	Event             string
-	UserID            *int64
-	Phone             string
-	Status            string
-	Attempts          int
-	NextAttemptAt     time.Time
-	LeaseUntil        *time.Time
-	ProviderMessageID string
-	ProviderStatus    string
-	ProviderStatusAt  *time.Time
-	LastError         string
-	CreatedAt         time.Time
-	SentAt            *time.Time
-	UpdatedAt         time.Time
+	Delivery deliveryReadRow `gorm:"embedded"`
 
 	NDedupeKey  string
 	NAudience   string
@@ -282,13 +268,6 @@ type jobRow struct {
 	TCategory   *string
 	TParamCount *int
 	UserLocale  *string
-}
-
-func (r jobRow) delivery() deliveryReadRow {
-	return deliveryReadRow{ID: r.ID, NotificationID: r.NotificationID, Event: r.Event, UserID: r.UserID, Phone: r.Phone, Status: r.Status,
-		Attempts: r.Attempts, NextAttemptAt: r.NextAttemptAt, LeaseUntil: r.LeaseUntil, ProviderMessageID: r.ProviderMessageID,
-		ProviderStatus: r.ProviderStatus, ProviderStatusAt: r.ProviderStatusAt, LastError: r.LastError, CreatedAt: r.CreatedAt,
-		SentAt: r.SentAt, UpdatedAt: r.UpdatedAt}
 }
 
 func (n *NotifyStore) jobs(ctx context.Context, ids []int64) ([]notify.Job, error) {
@@ -307,11 +286,11 @@ WHERE d.id IN ? ORDER BY d.id`, ids).Scan(&rows).Error
 	}
 	out := make([]notify.Job, len(rows))
 	for i, r := range rows {
-		j := notify.Job{Delivery: r.delivery().toDomain()}
-		j.Notification = outboxRow{ID: r.NotificationID, DedupeKey: r.NDedupeKey, Event: r.Event, Audience: r.NAudience, AccountID: r.NAccountID,
+		j := notify.Job{Delivery: r.Delivery.toDomain()}
+		j.Notification = outboxRow{ID: r.Delivery.NotificationID, DedupeKey: r.NDedupeKey, Event: r.Delivery.Event, Audience: r.NAudience, AccountID: r.NAccountID,
 			UserID: r.NUserID, Locale: r.NLocale, Payload: r.NPayload, Status: r.NStatus, CreatedAt: r.NCreatedAt, UpdatedAt: r.NCreatedAt}.toDomain()
 		if r.TName != nil {
-			j.Template = &notify.Template{Event: r.Event, Name: *r.TName, LanguageCode: deref(r.TLanguage), Category: deref(r.TCategory), ParamCount: derefInt(r.TParamCount)}
+			j.Template = &notify.Template{Event: r.Delivery.Event, Name: *r.TName, LanguageCode: deref(r.TLanguage), Category: deref(r.TCategory), ParamCount: derefInt(r.TParamCount)}
 		}
 		if r.UserLocale != nil {
 			j.UserLocale = resayil.Locale(*r.UserLocale)
