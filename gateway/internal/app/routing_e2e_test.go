@@ -351,10 +351,9 @@ func TestE2E_HostDown_OtherHostThenCloud(t *testing.T) {
 	for _, m := range routingModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			dead, b := fakeollama.New(), fakeollama.New()
+			b := fakeollama.New()
 			t.Cleanup(b.Close)
-			deadURL := dead.URL()
-			dead.Close()
+			deadURL := refusedURL(t)
 			// The dead host is listed first so that it is tried first.
 			c := startCluster(t, clusterOpts{redis: m.redis, n: m.n, ollama: []*fakeollama.Server{b}, cloud: true,
 				env: []string{"RESAYIL_OLLAMA_URLS=" + deadURL + "|4," + b.URL() + "|1", "RESAYIL_UPSTREAM_HEALTH_INTERVAL=1h"}})

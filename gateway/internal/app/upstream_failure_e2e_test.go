@@ -5,7 +5,6 @@ package app_test
 // back, and the client gets OpenAI's shape with a code it can act on.
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -59,12 +58,7 @@ func TestE2E_UpstreamFailuresBeforeTheFirstByte(t *testing.T) {
 // host, so nothing was sent: 502 upstream_unavailable (or 503 once the
 // health probe has taken the host out), never billed.
 func TestE2E_UpstreamNotReachedIs502Unavailable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
+	dead := refusedURL(t)
 	eachModeWith(t, 50, []string{"RESAYIL_OLLAMA_URL=" + dead, "RESAYIL_UPSTREAM_HEALTH_INTERVAL=1h"}, func(t *testing.T, g *gatewaytest.Gateway, u gatewaytest.User) {
 		a := postBody(t, g, u.Key, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}]}`)
 		typ, code, _, _ := errorOf(t, a)
