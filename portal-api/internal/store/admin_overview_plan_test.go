@@ -33,20 +33,25 @@ func TestOverviewQueries_UseIndexes(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			exec(`INSERT INTO accounts (id, kind, status, created_at, updated_at) VALUES (1, 'user', 'active', ?, ?)`, end, end)
+			// Many accounts, as in production: a skip-scan of the
+			// account-first indexes would then cost more than the time index.
+			const accounts = 200
+			for a := 1; a <= accounts; a++ {
+				exec(`INSERT INTO accounts (id, kind, status, created_at, updated_at) VALUES (?, 'user', 'active', ?, ?)`, a, end, end)
+			}
 			statuses := []string{"paid", "paid", "pending", "expired", "failed"}
-			const n = 3000
+			const n = 2000
 			for i := range n {
-				at := end.Add(-time.Duration(i) * 3 * time.Hour) // a year
+				at := end.Add(-time.Duration(i) * 4 * time.Hour) // a year
 				var paid any
 				if statuses[i%len(statuses)] == "paid" {
 					paid = at
 				}
 				exec(`INSERT INTO payments (reference, account_id, user_id, kind, amount_fils, currency, credits, status, expires_at, paid_at, created_at, updated_at)
-VALUES (?, 1, 1, 'topup', 2500, 'KWD', 5000, ?, ?, ?, ?, ?)`, "ref-"+strconv.Itoa(i), statuses[i%len(statuses)], at, paid, at, at)
-				exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, created_at) VALUES (1, ?, 'payment', 5000, ?)`, "payment:"+strconv.Itoa(i), at)
+VALUES (?, ?, 1, 'topup', 2500, 'KWD', 5000, ?, ?, ?, ?, ?)`, "ref-"+strconv.Itoa(i), 1+i%accounts, statuses[i%len(statuses)], at, paid, at, at)
+				exec(`INSERT INTO credit_ledger (account_id, reference, kind, amount_credits, created_at) VALUES (?, ?, 'payment', 5000, ?)`, 1+i%accounts, "payment:"+strconv.Itoa(i), at)
 				exec(`INSERT INTO usage_hourly (account_id, hour_start, model, backend, api_key_id, requests, prompt_tokens, completion_tokens, credits, errors)
-VALUES (?, ?, 'm', 'local', 0, 3, 1, 1, 9, 0)`, 1+i%3, at.Truncate(time.Hour))
+VALUES (?, ?, 'm', 'local', 0, 3, 1, 1, 9, 0)`, 1+i%accounts, at.Truncate(time.Hour))
 			}
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
