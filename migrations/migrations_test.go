@@ -36,6 +36,7 @@ var appTables = []string{
 	"notifications",
 	"notifier_state",
 	"password_resets",
+	"payment_events",
 	"payments",
 	"refresh_tokens",
 	"sessions",

@@ -67,6 +67,10 @@ type Deps struct {
 	Capacity *capacity.Reader
 	// Admin serves the admin console's accounts and users.
 	Admin *admin.Service
+	// Reports serve the admin overview and revenue; Payments the admin's
+	// payment pages (resolving goes through Billing).
+	Reports  *admin.Reports
+	Payments *admin.Payments
 	// InternalToken authenticates the internal routes (fail2ban's ban
 	// reports, recorded by IPBans); empty, or without IPBans, they answer
 	// 403.
@@ -122,6 +126,8 @@ func New(d Deps) *fiber.App {
 		notifications: d.Notifications,
 		capacity:      d.Capacity,
 		admin:         d.Admin,
+		reports:       d.Reports,
+		payments:      d.Payments,
 
 		ipBans:       d.IPBans,
 		authFailures: d.AuthFailures,
@@ -154,6 +160,8 @@ type handlers struct {
 	notifications NotificationDeps
 	capacity      *capacity.Reader
 	admin         *admin.Service
+	reports       *admin.Reports
+	payments      *admin.Payments
 
 	// internal, ipBans and authFailures serve the internal routes.
 	internal     internalToken

@@ -148,7 +148,8 @@ func toPaymentDTO(p billing.Payment) paymentDTO {
 	if p.PaymentURL != "" && p.Status == billing.StatusPending {
 		d.PaymentURL = &p.PaymentURL
 	}
-	if p.FailureReason != "" && p.Status != billing.StatusNeedsReview {
+	// A review's reason is for admins.
+	if p.FailureReason != "" && p.Status != billing.StatusNeedsReview && p.Status != billing.StatusRejected {
 		d.FailureReason = &p.FailureReason
 	}
 	return d

@@ -66,6 +66,13 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/admin/accounts/:id", true, adminOnly((*handlers).getAdminAccount)},
 	{fiber.MethodGet, "/api/v1/admin/accounts/:id/ledger", true, adminOnly((*handlers).getAdminLedger)},
 	{fiber.MethodGet, "/api/v1/admin/users", true, adminOnly((*handlers).listAdminUsers)},
+	// The platform overview, revenue by paid time, and payments with their
+	// history; a payment that needs review is credited or rejected here.
+	{fiber.MethodGet, "/api/v1/admin/overview", true, adminOnly((*handlers).getAdminOverview)},
+	{fiber.MethodGet, "/api/v1/admin/revenue", true, adminOnly((*handlers).getAdminRevenue)},
+	{fiber.MethodGet, "/api/v1/admin/payments", true, adminOnly((*handlers).listAdminPayments)},
+	{fiber.MethodGet, "/api/v1/admin/payments/:id", true, adminOnly((*handlers).getAdminPayment)},
+	{fiber.MethodPost, "/api/v1/admin/payments/:id/resolve", true, adminOnly((*handlers).resolveAdminPayment)},
 
 	// Notifications: Meta's WhatsApp webhook (handshake and signed
 	// statuses), and the outbox, its deliveries and the notifier for admins.

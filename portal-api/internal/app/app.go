@@ -210,6 +210,10 @@ func (a *App) build(opts Options) error {
 	if err != nil {
 		return err
 	}
+	reports, err := a.reports(opts.Now)
+	if err != nil {
+		return err
+	}
 	a.HTTP = api.New(api.Deps{
 		Logger:         a.log,
 		Checks:         a.checks(),
@@ -230,6 +234,8 @@ func (a *App) build(opts Options) error {
 		Notifications:  a.notificationDeps(),
 		Capacity:       a.capacityReader(opts.Now),
 		Admin:          admin.New(a.Store, opts.Now),
+		Reports:        reports,
+		Payments:       admin.NewPayments(a.Store),
 		InternalToken:  a.cfg.InternalToken.Reveal(),
 		IPBans:         a.IPBans,
 		AuthFailures:   a.AuthLog,

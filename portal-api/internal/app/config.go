@@ -20,6 +20,7 @@ type Config struct {
 	config.Common
 	NotifyConfig
 	CapacityConfig
+	OverviewConfig
 	Addr          string        `env:"PORTAL_ADDR" envDefault:":8081"`
 	JWTSecret     config.Secret `env:"JWT_SECRET"`
 	AdminEmail    string        `env:"ADMIN_EMAIL" envDefault:"admin@resayil.local"`

@@ -96,22 +96,30 @@ var errGrantExists = errors.New("billing: the payment's ledger reference is alre
 // apply is the one function that changes a payment because of what
 // MyFatoorah says: st must come from GetPaymentStatus, never from a webhook
 // body or a browser. See the package doc for why it applies at most once.
-func (s *Service) apply(ctx context.Context, p Payment, st ProviderPayment) (Outcome, error) {
+// It records what arrived and what it decided as a payment event (src says
+// who asked), in the transaction of the change; a re-check that changes
+// nothing records nothing, as it asks every few minutes for two days.
+func (s *Service) apply(ctx context.Context, p Payment, st ProviderPayment, src EventSource) (Outcome, error) {
 	j := judge(p, st)
 	now := s.clock()
+	ev := arrived(p, src, st)
 	var out Outcome
 	var err error
 	switch j.verdict {
 	case verdictPaid:
-		out.Applied, err = s.applyPaid(ctx, p, j, now)
+		out.Applied, err = s.applyPaid(ctx, p, j, ev, now)
 	case verdictMismatch:
-		err = s.applyReview(ctx, p, st, j, now)
+		err = s.applyReview(ctx, p, st, j, ev, now)
 	case verdictCanceled:
-		err = s.setStatus(ctx, p.ID, []PaymentStatus{StatusPending}, StatusChange{Status: StatusFailed, FailureReason: truncate(j.reason, 255), Now: now})
+		err = s.setStatus(ctx, p.ID, []PaymentStatus{StatusPending}, StatusChange{Status: StatusFailed, FailureReason: truncate(j.reason, 255), Now: now},
+			ev.decided(DecisionFailed, "", StatusFailed, j.reason))
 	case verdictPending:
 		if now.After(p.ExpiresAt) {
-			err = s.setStatus(ctx, p.ID, []PaymentStatus{StatusPending}, StatusChange{
-				Status: StatusExpired, FailureReason: "not paid within " + s.invoiceTTL.String(), Now: now})
+			reason := "not paid within " + s.invoiceTTL.String()
+			err = s.setStatus(ctx, p.ID, []PaymentStatus{StatusPending}, StatusChange{Status: StatusExpired, FailureReason: reason, Now: now},
+				ev.decided(DecisionExpired, "", StatusExpired, reason))
+		} else if src != SourceRecheck {
+			err = s.recordEvent(ctx, ev.decided(DecisionUnchanged, p.Status, p.Status, "not paid yet"))
 		}
 	}
 	if err != nil {
@@ -128,7 +136,7 @@ func result(p Payment, j judgement) Result {
 	switch p.Status {
 	case StatusPaid:
 		return ResultPaid
-	case StatusFailed, StatusExpired:
+	case StatusFailed, StatusExpired, StatusRejected:
 		return ResultFailed
 	case StatusNeedsReview:
 		return ResultPending
@@ -142,116 +150,146 @@ func result(p Payment, j judgement) Result {
 // applyPaid is the paid branch of apply: one transaction that claims the
 // payment and writes everything a paid payment brings, then, after the
 // commit, the live wallet and the gateways.
-func (s *Service) applyPaid(ctx context.Context, p Payment, j judgement, now time.Time) (bool, error) {
-	var (
-		won   bool
-		grant wallet.Grant
-		subID int64
-	)
+func (s *Service) applyPaid(ctx context.Context, p Payment, j judgement, ev PaymentEvent, now time.Time) (bool, error) {
+	var c credited
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		won, grant, subID = false, wallet.Grant{}, 0 // InTx may run fn again after a deadlock
+		c = credited{} // InTx may run fn again after a deadlock
 		cur, err := tx.LockPayment(ctx, p.ID)
 		if err != nil {
 			return err
 		}
 		if !slices.Contains(payable, cur.Status) {
-			return nil // paid (or held for review) by someone else: nothing to do
+			// Paid (or held for review) by someone else: nothing to do.
+			return tx.AddPaymentEvent(ctx, ev.decided(DecisionUnchanged, cur.Status, cur.Status, "already "+string(cur.Status)), now)
 		}
-		// The conditional update decides, not the read above: its
-		// affected-row count is 1 for exactly one caller.
-		ok, err := tx.SetPaymentStatus(ctx, p.ID, payable, StatusChange{
-			Status: StatusPaid, ProviderPaymentID: j.paymentID, PaidAt: &now, Now: now})
-		if err != nil || !ok {
+		c, err = s.creditLocked(ctx, tx, cur, payable, j.paymentID, now, func(details map[string]any) Audit {
+			return Audit{Actor: "myfatoorah", Action: AuditPaymentPaid, TargetType: "payment",
+				TargetID: strconv.FormatInt(int64(cur.ID), 10), Details: details}
+		})
+		if err != nil || !c.won {
 			return err
 		}
-		won = true
-		grant = wallet.Grant{Reference: PaymentReference(cur.ID), Account: cur.Account, Amount: cur.Credits, Kind: LedgerKindPayment}
-		var note Notification
-		details := map[string]any{"reference": cur.Reference, "invoice_id": cur.InvoiceID, "provider_payment_id": j.paymentID,
-			"amount_fils": int64(cur.Amount), "credits": int64(cur.Credits), "kind": string(cur.Kind), "ledger_reference": grant.Reference}
-		switch cur.Kind {
-		case KindSubscription:
-			if err := tx.LockAccount(ctx, cur.Account); err != nil {
-				return err
-			}
-			current, err := tx.ActiveSubscription(ctx, cur.Account)
-			if err != nil {
-				return err
-			}
-			plan, err := tx.Plan(ctx, cur.PlanID)
-			if err != nil {
-				return fmt.Errorf("plan of payment %d: %w", cur.ID, err)
-			}
-			term := SubscriptionTerm(current, plan, now)
-			ended, err := tx.EndSubscriptions(ctx, cur.Account, now)
-			if err != nil {
-				return err
-			}
-			subID, err = tx.StartSubscription(ctx, Subscription{Account: cur.Account, Plan: plan, Status: resayil.SubscriptionActive,
-				Source: resayil.SubscriptionFromPayment, PaymentID: cur.ID, StartsAt: term.StartsAt, ExpiresAt: term.ExpiresAt}, now)
-			if err != nil {
-				return err
-			}
-			grant.Reason = fmt.Sprintf("%s plan, payment %d", plan.Name, cur.ID)
-			details["subscription_id"], details["ended_subscriptions"], details["renewal"] = subID, ended, term.Renewal
-			details["expires_at"] = term.ExpiresAt.Format(time.RFC3339)
-			note = Notification{DedupeKey: dedupe(EventSubscriptionConfirmed, "payment:"+strconv.FormatInt(int64(cur.ID), 10)),
-				Event: EventSubscriptionConfirmed, Audience: AudienceUser, Account: cur.Account, User: cur.User,
-				Params: []string{plan.Name, kuwaitDate(term.ExpiresAt), strconv.FormatInt(int64(cur.Credits), 10)},
-				Data: map[string]any{"payment_id": cur.ID, "subscription_id": subID, "plan": string(plan.Code),
-					"expires_at": term.ExpiresAt.Format(time.RFC3339)}}
-			if plan.Code == resayil.TierEnterprise {
-				if err := s.newEnterpriseCustomer(ctx, tx, cur, subID, now); err != nil {
-					return err
-				}
-			}
-		case KindTopup:
-			grant.Reason = fmt.Sprintf("top-up, payment %d", cur.ID)
-		default:
-			return fmt.Errorf("payment %d has unknown kind %q", cur.ID, cur.Kind)
-		}
-		granted, err := tx.Grant(ctx, grant, s.embedded(), now)
-		if err != nil {
-			return err
-		}
-		if !granted {
-			return fmt.Errorf("%w: %s", errGrantExists, grant.Reference)
-		}
-		if cur.Kind == KindTopup {
-			bal, err := tx.DurableBalance(ctx, cur.Account)
-			if err != nil {
-				return err
-			}
-			note = Notification{DedupeKey: dedupe(EventTopupConfirmed, "payment:"+strconv.FormatInt(int64(cur.ID), 10)),
-				Event: EventTopupConfirmed, Audience: AudienceUser, Account: cur.Account, User: cur.User,
-				Params: []string{strconv.FormatInt(int64(cur.Credits), 10), strconv.FormatInt(int64(bal), 10)},
-				Data:   map[string]any{"payment_id": cur.ID}}
-		}
-		if _, err := tx.Notify(ctx, note, now); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, Audit{Actor: "myfatoorah", Action: AuditPaymentPaid, TargetType: "payment",
-			TargetID: strconv.FormatInt(int64(cur.ID), 10), Details: details}, now)
+		return tx.AddPaymentEvent(ctx, ev.decided(DecisionCredited, cur.Status, StatusPaid, ""), now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("apply payment %d: %w", p.ID, err)
 	}
-	if !won {
-		return false, nil
+	s.afterCredit(ctx, p, c)
+	return c.won, nil
+}
+
+// credited is what creditLocked did.
+type credited struct {
+	won   bool
+	grant wallet.Grant
+	subID int64
+}
+
+// creditLocked moves the locked payment cur from one of from to paid and
+// writes everything a paid payment brings (the subscription, the ledger
+// grant, the buyer's notification and the audit row that audit builds from
+// the details), in tx. The conditional update decides, not the caller's
+// read: its affected-row count is 1 for exactly one caller, and every
+// other gets won false having written nothing.
+func (s *Service) creditLocked(ctx context.Context, tx Tx, cur Payment, from []PaymentStatus, providerPaymentID string, now time.Time,
+	audit func(details map[string]any) Audit) (credited, error) {
+	var c credited
+	ok, err := tx.SetPaymentStatus(ctx, cur.ID, from, StatusChange{
+		Status: StatusPaid, ProviderPaymentID: providerPaymentID, PaidAt: &now, Now: now})
+	if err != nil || !ok {
+		return c, err
+	}
+	c.won = true
+	c.grant = wallet.Grant{Reference: PaymentReference(cur.ID), Account: cur.Account, Amount: cur.Credits, Kind: LedgerKindPayment}
+	var note Notification
+	paymentID := providerPaymentID
+	if paymentID == "" {
+		paymentID = cur.ProviderPaymentID
+	}
+	details := map[string]any{"reference": cur.Reference, "invoice_id": cur.InvoiceID, "provider_payment_id": paymentID,
+		"amount_fils": int64(cur.Amount), "credits": int64(cur.Credits), "kind": string(cur.Kind), "ledger_reference": c.grant.Reference}
+	switch cur.Kind {
+	case KindSubscription:
+		if err := tx.LockAccount(ctx, cur.Account); err != nil {
+			return c, err
+		}
+		current, err := tx.ActiveSubscription(ctx, cur.Account)
+		if err != nil {
+			return c, err
+		}
+		plan, err := tx.Plan(ctx, cur.PlanID)
+		if err != nil {
+			return c, fmt.Errorf("plan of payment %d: %w", cur.ID, err)
+		}
+		term := SubscriptionTerm(current, plan, now)
+		ended, err := tx.EndSubscriptions(ctx, cur.Account, now)
+		if err != nil {
+			return c, err
+		}
+		c.subID, err = tx.StartSubscription(ctx, Subscription{Account: cur.Account, Plan: plan, Status: resayil.SubscriptionActive,
+			Source: resayil.SubscriptionFromPayment, PaymentID: cur.ID, StartsAt: term.StartsAt, ExpiresAt: term.ExpiresAt}, now)
+		if err != nil {
+			return c, err
+		}
+		c.grant.Reason = fmt.Sprintf("%s plan, payment %d", plan.Name, cur.ID)
+		details["subscription_id"], details["ended_subscriptions"], details["renewal"] = c.subID, ended, term.Renewal
+		details["expires_at"] = term.ExpiresAt.Format(time.RFC3339)
+		note = Notification{DedupeKey: dedupe(EventSubscriptionConfirmed, "payment:"+strconv.FormatInt(int64(cur.ID), 10)),
+			Event: EventSubscriptionConfirmed, Audience: AudienceUser, Account: cur.Account, User: cur.User,
+			Params: []string{plan.Name, kuwaitDate(term.ExpiresAt), strconv.FormatInt(int64(cur.Credits), 10)},
+			Data: map[string]any{"payment_id": cur.ID, "subscription_id": c.subID, "plan": string(plan.Code),
+				"expires_at": term.ExpiresAt.Format(time.RFC3339)}}
+		if plan.Code == resayil.TierEnterprise {
+			if err := s.newEnterpriseCustomer(ctx, tx, cur, c.subID, now); err != nil {
+				return c, err
+			}
+		}
+	case KindTopup:
+		c.grant.Reason = fmt.Sprintf("top-up, payment %d", cur.ID)
+	default:
+		return c, fmt.Errorf("payment %d has unknown kind %q", cur.ID, cur.Kind)
+	}
+	granted, err := tx.Grant(ctx, c.grant, s.embedded(), now)
+	if err != nil {
+		return c, err
+	}
+	if !granted {
+		return c, fmt.Errorf("%w: %s", errGrantExists, c.grant.Reference)
+	}
+	if cur.Kind == KindTopup {
+		bal, err := tx.DurableBalance(ctx, cur.Account)
+		if err != nil {
+			return c, err
+		}
+		note = Notification{DedupeKey: dedupe(EventTopupConfirmed, "payment:"+strconv.FormatInt(int64(cur.ID), 10)),
+			Event: EventTopupConfirmed, Audience: AudienceUser, Account: cur.Account, User: cur.User,
+			Params: []string{strconv.FormatInt(int64(cur.Credits), 10), strconv.FormatInt(int64(bal), 10)},
+			Data:   map[string]any{"payment_id": cur.ID}}
+	}
+	if _, err := tx.Notify(ctx, note, now); err != nil {
+		return c, err
+	}
+	return c, tx.Audit(ctx, audit(details), now)
+}
+
+// afterCredit runs after the commit of a credit: the live wallet (Redis
+// mode) and the gateways' news of a plan change.
+func (s *Service) afterCredit(ctx context.Context, p Payment, c credited) {
+	if !c.won {
+		return
 	}
 	s.log.Info("payment paid and credited", "payment_id", p.ID, "kind", p.Kind, "account", p.Account,
-		"credits", grant.Amount, "reference", grant.Reference, "subscription_id", subID)
+		"credits", c.grant.Amount, "reference", c.grant.Reference, "subscription_id", c.subID)
 	if !s.embedded() {
-		if _, err := s.live.ApplyLive(ctx, grant); err != nil {
+		if _, err := s.live.ApplyLive(ctx, c.grant); err != nil {
 			// Committed: the ledger reconciler applies it, once.
 			s.log.Warn("payment credited in the ledger but not yet in the live wallet; the reconciler retries",
-				"payment_id", p.ID, "reference", grant.Reference, "err", err)
+				"payment_id", p.ID, "reference", c.grant.Reference, "err", err)
 		}
 	}
-	if subID != 0 {
-		s.planChanged(ctx, p.Account, subID)
+	if c.subID != 0 {
+		s.planChanged(ctx, p.Account, c.subID)
 	}
-	return true, nil
 }
 
 // newEnterpriseCustomer alerts the admins to a user's first Enterprise
@@ -285,7 +323,7 @@ func (s *Service) planChanged(ctx context.Context, account resayil.AccountID, su
 
 // applyReview holds a payment MyFatoorah reports paid that does not match
 // our record: nothing is credited, an admin looks at it.
-func (s *Service) applyReview(ctx context.Context, p Payment, st ProviderPayment, j judgement, now time.Time) error {
+func (s *Service) applyReview(ctx context.Context, p Payment, st ProviderPayment, j judgement, ev PaymentEvent, now time.Time) error {
 	var won bool
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		won = false
@@ -294,7 +332,7 @@ func (s *Service) applyReview(ctx context.Context, p Payment, st ProviderPayment
 			return err
 		}
 		if !slices.Contains(payable, cur.Status) {
-			return nil
+			return tx.AddPaymentEvent(ctx, ev.decided(DecisionUnchanged, cur.Status, cur.Status, "already "+string(cur.Status)), now)
 		}
 		var paymentID string
 		if t, ok := st.Succeeded(); ok {
@@ -306,6 +344,9 @@ func (s *Service) applyReview(ctx context.Context, p Payment, st ProviderPayment
 			return err
 		}
 		won = true
+		if err := tx.AddPaymentEvent(ctx, ev.decided(DecisionNeedsReview, cur.Status, StatusNeedsReview, j.reason), now); err != nil {
+			return err
+		}
 		id := strconv.FormatInt(int64(cur.ID), 10)
 		if _, err := tx.Notify(ctx, Notification{DedupeKey: dedupe(EventPaymentNeedsReview, "payment:"+id),
 			Event: EventPaymentNeedsReview, Audience: AudienceAdmins, Account: cur.Account, User: cur.User,
@@ -327,10 +368,28 @@ func (s *Service) applyReview(ctx context.Context, p Payment, st ProviderPayment
 	return nil
 }
 
-// setStatus is a transaction of one conditional status change.
-func (s *Service) setStatus(ctx context.Context, id PaymentID, from []PaymentStatus, c StatusChange) error {
+// setStatus is a transaction of one conditional status change and its
+// event (ev's StatusBefore is filled from the row). A change that does not
+// happen (the payment moved on) is recorded as unchanged, except for the
+// re-check job's, which records only changes.
+func (s *Service) setStatus(ctx context.Context, id PaymentID, from []PaymentStatus, c StatusChange, ev PaymentEvent) error {
 	return s.store.InTx(ctx, func(tx Tx) error {
-		_, err := tx.SetPaymentStatus(ctx, id, from, c)
-		return err
+		cur, err := tx.LockPayment(ctx, id)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.SetPaymentStatus(ctx, id, from, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if ev.Source == SourceRecheck {
+				return nil
+			}
+			ev = ev.decided(DecisionUnchanged, cur.Status, cur.Status, "already "+string(cur.Status))
+		} else {
+			ev.StatusBefore = cur.Status
+		}
+		return tx.AddPaymentEvent(ctx, ev, c.Now)
 	})
 }

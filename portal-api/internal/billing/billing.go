@@ -35,7 +35,16 @@
 //
 // A payment MyFatoorah reports as paid but whose amount, currency, invoice
 // or reference does not match our record is never credited: it becomes
-// needs_review and an admin alert goes into the outbox.
+// needs_review and an admin alert goes into the outbox. An admin then
+// credits it (Resolve: the same credit path, from needs_review only, so
+// once) or rejects it (rejected, final).
+//
+// # History
+//
+// Each time an answer of MyFatoorah's is applied, and each resolution,
+// writes a payment event (payment_events) in the transaction of the
+// change: who asked (browser return, webhook, re-check job, admin), what
+// arrived and what was decided.
 package billing
 
 import (
@@ -73,6 +82,9 @@ const (
 	StatusFailed      PaymentStatus = "failed"
 	StatusExpired     PaymentStatus = "expired"
 	StatusNeedsReview PaymentStatus = "needs_review"
+	// StatusRejected is final: an admin rejected a payment that needed
+	// review (nothing credited); MyFatoorah's later answers change nothing.
+	StatusRejected PaymentStatus = "rejected"
 )
 
 // payable are the statuses apply may move to paid (or needs_review).
@@ -202,15 +214,19 @@ const (
 const (
 	AuditPaymentPaid        = "payment.paid"
 	AuditPaymentNeedsReview = "payment.needs_review"
+	AuditPaymentResolve     = "payment.resolve"
 )
 
 // Audit is an audit_log row.
 type Audit struct {
-	Actor      string
-	Action     string
-	TargetType string
-	TargetID   string
-	Details    map[string]any
+	Actor string
+	// ActorUserID is the admin who acted, or 0; IP their address.
+	ActorUserID resayil.UserID
+	IP          string
+	Action      string
+	TargetType  string
+	TargetID    string
+	Details     map[string]any
 }
 
 // kuwaitDate formats the Kuwait calendar day of t, as notifications show

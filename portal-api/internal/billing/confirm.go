@@ -65,7 +65,7 @@ func (s *Service) Return(ctx context.Context, providerPaymentID string, admit fu
 			return Outcome{Result: ResultPending}, err
 		}
 	}
-	out, err := s.confirm(ctx, StatusKey{Type: KeyPaymentID, Value: providerPaymentID}, nil)
+	out, err := s.confirm(ctx, StatusKey{Type: KeyPaymentID, Value: providerPaymentID}, nil, SourceReturn)
 	if errors.Is(err, ErrUnknownPayment) {
 		s.unknown.add(providerPaymentID)
 	}
@@ -94,15 +94,21 @@ func (s *Service) Webhook(ctx context.Context, body []byte, signature string) (O
 	}
 	var known *Payment
 	if p, err := s.store.PaymentByInvoice(ctx, ev.InvoiceID); err == nil {
-		if p.Status == StatusPaid || p.Status == StatusNeedsReview {
-			// Settled already: a redelivery asks MyFatoorah nothing.
+		if p.Status == StatusPaid || p.Status == StatusNeedsReview || p.Status == StatusRejected {
+			// Settled already: a redelivery asks MyFatoorah nothing. It is
+			// signed, so recording it costs nothing an outsider can cause.
+			if err := s.recordEvent(ctx, PaymentEvent{Payment: p.ID, Source: SourceWebhook, InvoiceID: ev.InvoiceID,
+				ProviderPaymentID: ev.PaymentID, Decision: DecisionUnchanged, StatusBefore: p.Status, StatusAfter: p.Status,
+				Detail: "webhook for a settled payment; MyFatoorah not asked"}); err != nil {
+				return Outcome{}, fmt.Errorf("record webhook of payment %d: %w", p.ID, err)
+			}
 			return Outcome{Payment: p, Result: result(p, judgement{})}, nil
 		}
 		known = &p
 	} else if resayil.ErrorCode(err) != resayil.ENOTFOUND {
 		return Outcome{}, fmt.Errorf("find payment of invoice %s: %w", ev.InvoiceID, err)
 	}
-	out, err := s.confirm(ctx, StatusKey{Type: KeyInvoiceID, Value: ev.InvoiceID}, known)
+	out, err := s.confirm(ctx, StatusKey{Type: KeyInvoiceID, Value: ev.InvoiceID}, known, SourceWebhook)
 	if errors.Is(err, ErrUnknownPayment) || errors.Is(err, ErrUnknownInvoice) {
 		s.log.Warn("myfatoorah webhook for an invoice of no payment of ours ignored", "invoice_id", ev.InvoiceID, "payment_id", ev.PaymentID)
 		return Outcome{}, nil
@@ -113,7 +119,7 @@ func (s *Service) Webhook(ctx context.Context, body []byte, signature string) (O
 // confirm asks MyFatoorah about an invoice and applies the answer to our
 // payment: known, or else the one whose reference (or invoice) the answer
 // names.
-func (s *Service) confirm(ctx context.Context, key StatusKey, known *Payment) (Outcome, error) {
+func (s *Service) confirm(ctx context.Context, key StatusKey, known *Payment, src EventSource) (Outcome, error) {
 	st, err := s.gateway.PaymentStatus(ctx, key)
 	if errors.Is(err, ErrUnknownInvoice) {
 		return Outcome{Result: ResultFailed}, ErrUnknownPayment
@@ -128,7 +134,7 @@ func (s *Service) confirm(ctx context.Context, key StatusKey, known *Payment) (O
 			return Outcome{Result: ResultFailed}, err
 		}
 	}
-	return s.apply(ctx, *p, st)
+	return s.apply(ctx, *p, st, src)
 }
 
 // paymentOf finds our payment for MyFatoorah's answer: by its

@@ -86,12 +86,12 @@ func (s *Service) recheck(ctx context.Context, p Payment, key StatusKey) (Outcom
 	st, err := s.gateway.PaymentStatus(ctx, key)
 	if errors.Is(err, ErrUnknownInvoice) {
 		// MyFatoorah never made this invoice (or forgot it): nothing was paid.
-		return s.apply(ctx, p, ProviderPayment{Status: "unknown"})
+		return s.apply(ctx, p, ProviderPayment{Status: "unknown"}, SourceRecheck)
 	}
 	if err != nil {
 		return Outcome{}, err
 	}
-	return s.apply(ctx, p, st)
+	return s.apply(ctx, p, st, SourceRecheck)
 }
 
 // ExpireSubscriptions ends every active subscription whose expiry has

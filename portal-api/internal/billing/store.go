@@ -108,6 +108,8 @@ type Tx interface {
 	Notify(ctx context.Context, n Notification, now time.Time) (bool, error)
 	// Audit writes an audit_log row.
 	Audit(ctx context.Context, a Audit, now time.Time) error
+	// AddPaymentEvent writes a payment_events row.
+	AddPaymentEvent(ctx context.Context, e PaymentEvent, now time.Time) error
 	// Contact returns the user's name and e-mail, for admin alerts.
 	Contact(ctx context.Context, user resayil.UserID) (Contact, error)
 }

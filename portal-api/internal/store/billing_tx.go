@@ -181,5 +181,5 @@ func (t billingTx) Contact(ctx context.Context, user resayil.UserID) (billing.Co
 
 // Audit implements billing.Tx.
 func (t billingTx) Audit(ctx context.Context, a billing.Audit, now time.Time) error {
-	return t.s.insertAudit(ctx, ledger.Audit{Actor: a.Actor, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID, Details: a.Details}, now)
+	return t.s.insertAudit(ctx, ledger.Audit{Actor: a.Actor, ActorUserID: a.ActorUserID, IP: a.IP, Action: a.Action, TargetType: a.TargetType, TargetID: a.TargetID, Details: a.Details}, now)
 }
