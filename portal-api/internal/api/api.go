@@ -67,6 +67,8 @@ type Deps struct {
 	Capacity *capacity.Reader
 	// Admin serves the admin console's accounts and users.
 	Admin *admin.Service
+	// Actions disable and enable accounts and read the audit log.
+	Actions *admin.Actions
 	// InternalToken authenticates the internal routes (fail2ban's ban
 	// reports, recorded by IPBans); empty, or without IPBans, they answer
 	// 403.
@@ -122,6 +124,7 @@ func New(d Deps) *fiber.App {
 		notifications: d.Notifications,
 		capacity:      d.Capacity,
 		admin:         d.Admin,
+		actions:       d.Actions,
 
 		ipBans:       d.IPBans,
 		authFailures: d.AuthFailures,
@@ -154,6 +157,7 @@ type handlers struct {
 	notifications NotificationDeps
 	capacity      *capacity.Reader
 	admin         *admin.Service
+	actions       *admin.Actions
 
 	// internal, ipBans and authFailures serve the internal routes.
 	internal     internalToken

@@ -230,6 +230,7 @@ func (a *App) build(opts Options) error {
 		Notifications:  a.notificationDeps(),
 		Capacity:       a.capacityReader(opts.Now),
 		Admin:          admin.New(a.Store, opts.Now),
+		Actions:        admin.NewActions(a.Store, a.Events(), opts.Now, a.log),
 		InternalToken:  a.cfg.InternalToken.Reveal(),
 		IPBans:         a.IPBans,
 		AuthFailures:   a.AuthLog,
