@@ -691,6 +691,9 @@ export interface paths {
          *     a negative one takes them away, never below zero: a delta larger
          *     than the available balance is refused with 409 and changes nothing.
          *     Every change is a ledger row and an audit-log row naming the admin.
+         *     The same action as `POST /api/v1/admin/accounts/{id}/credits` (one
+         *     code path), on the user's personal account; the reason is 3 to 500
+         *     characters.
          */
         post: operations["adjustUserCredits"];
         delete?: never;
@@ -784,6 +787,142 @@ export interface paths {
          *     (a negative amount). Cursor paging: pass `next_cursor` as `cursor`.
          */
         get: operations["getAdminAccountLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant or take away an account's credits by hand (admins only).
+         * @description A positive `amount` grants credits (ledger reference `admin:<uuid>`);
+         *     a negative one takes them away, never below zero: an amount larger
+         *     than the available balance (the balance less the credits held by
+         *     requests in flight) is refused with 409, whose `details` name the
+         *     credits available, and changes nothing. The ledger row, the balance
+         *     and the audit-log row (action `credits.adjust`, target the account,
+         *     `details` holding `before` and `after` with the durable
+         *     `balance_credits`, and the `reason`) are written in one transaction.
+         *     The ledger row keeps the reason's first 255 bytes; the audit log keeps
+         *     it whole. `POST /api/v1/admin/users/{id}/credits` is the same action
+         *     for a user's personal account.
+         */
+        post: operations["adjustAccountCredits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set an account's plan, with or without the plan's credits (admins only).
+         * @description Ends the account's active subscription and starts the plan now (no
+         *     payment; source `operator`), for `days` or by default the plan's own
+         *     duration; `none` ends the current plan and starts none. With
+         *     `with_credits` the plan's credits are granted too (ledger reference
+         *     `subscription:<id>`), in the same transaction. The audit-log row
+         *     (action `plan.set`, target the account, `details` holding `before`
+         *     and `after` — the running plan, its subscription and expiry, and the
+         *     durable `balance_credits` — and the `reason`) is part of that
+         *     transaction. The gateways are told within seconds (`notified`).
+         *     `portal-api plan set` is the same action.
+         */
+        post: operations["setAccountPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account (admins only).
+         * @description A user's personal account: the user cannot log in, and every open
+         *     session of theirs ends at once. A team's account: its status becomes
+         *     `disabled`, and no key draws on it. Either way the gateways are told
+         *     through an account event and stop the account's keys within 5
+         *     seconds (`notified`; when false, do it again: it is idempotent). The
+         *     change and its audit-log row (action `account.disable`, target the
+         *     account, `details` holding `before` and `after` with `disabled`, and
+         *     the `reason`) are written in one transaction; disabling a disabled
+         *     account changes nothing but is audited (`changed` false).
+         *     `portal-api user disable` is the same action.
+         */
+        post: operations["disableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled account again (admins only).
+         * @description The reverse of disable: the user may log in again (sessions that
+         *     were ended stay ended) and the account's keys work again within 5
+         *     seconds. Audited as `account.enable`, in the change's transaction.
+         *     `portal-api user enable` is the same action.
+         */
+        post: operations["enableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first, with filters and cursor paging (admins only).
+         * @description Every change an admin or an operator made: credit adjustments and
+         *     grants, plan changes, disables and enables, payments resolved,
+         *     delivery retries and more. `actor` is an admin's user id (digits)
+         *     or an operator tool's name such as `cli`; `target_id` needs
+         *     `target_type`. Cursor paging: pass `next_cursor` as `cursor` with
+         *     the same filters.
+         */
+        get: operations["listAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1040,6 +1179,10 @@ export interface components {
                 /** @description A sentence for people; translate by `code` in the SPA. */
                 message: string;
                 fields?: components["schemas"]["FieldError"][];
+                /** @description What the error knows besides its message; a refused debit gives `available_credits` and `requested_credits`. */
+                details?: {
+                    [key: string]: unknown;
+                };
             };
         };
         FieldError: {
@@ -1532,6 +1675,134 @@ export interface components {
             available_credits: number;
             /** @description False when the change is recorded but the live (Redis) wallet has not caught up yet; it does within seconds. */
             live: boolean;
+        };
+        AccountCreditsRequest: {
+            /**
+             * Format: int64
+             * @description Credits to add (positive) or take away (negative); not zero.
+             */
+            amount: number;
+            /** @description Why; 3 to 500 characters once trimmed. */
+            reason: string;
+        };
+        AccountCreditsResponse: {
+            /** @example admin:1b4e28ba-2fa1-11d2-883f-0016d3cca427 */
+            reference: string;
+            /** Format: int64 */
+            account_id: number;
+            /**
+             * Format: int64
+             * @description The account's user; null for a team's account.
+             */
+            user_id: number | null;
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            balance_credits: number;
+            /** Format: int64 */
+            available_credits: number;
+            /** @description False when the change is recorded but the live (Redis) wallet has not caught up yet; it does within seconds. */
+            live: boolean;
+        };
+        AccountPlanRequest: {
+            /** @enum {string} */
+            plan: "basic" | "pro" | "enterprise" | "none";
+            /**
+             * @description Also grant the plan's credits (not with none).
+             * @default false
+             */
+            with_credits: boolean;
+            /** @description How long the plan runs from now; by default the plan's own duration. Not with none. */
+            days?: number;
+            reason: string;
+        };
+        AccountPlanResponse: {
+            /** Format: int64 */
+            account_id: number;
+            /** @enum {string} */
+            plan: "basic" | "pro" | "enterprise" | "none";
+            /** @description The new subscription; null for none. */
+            subscription: {
+                /** Format: int64 */
+                id: number;
+                /** @enum {string} */
+                plan: "basic" | "pro" | "enterprise";
+                /** Format: date-time */
+                starts_at: string;
+                /** Format: date-time */
+                expires_at: string;
+            } | null;
+            ended_subscriptions: number[];
+            /** @description The plan's credits, when with_credits. */
+            grant: {
+                /** @example subscription:42 */
+                reference: string;
+                /** Format: int64 */
+                amount_credits: number;
+                live: boolean;
+            } | null;
+            /** @description False when the gateways could not be told; they see the change when their cached plan expires. */
+            notified: boolean;
+        };
+        AccountStatusRequest: {
+            reason: string;
+        };
+        AccountStatus: {
+            /** Format: int64 */
+            account_id: number;
+            /**
+             * Format: int64
+             * @description The account's user; null for a team's account.
+             */
+            user_id: number | null;
+            disabled: boolean;
+            /** @description False when the account already was in that state (the call is audited all the same). */
+            changed: boolean;
+            /** Format: int64 */
+            sessions_ended: number;
+            /** @description False when the gateways could not be told: do it again. */
+            notified: boolean;
+        };
+        AuditEntry: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int64
+             * @description The admin who acted; null for an operator's tool or the system.
+             */
+            actor_user_id: number | null;
+            /** @description The tool that acted (`cli`), when not an admin. */
+            actor: string;
+            /** @example credits.adjust */
+            action: string;
+            /** @example account */
+            target_type: string;
+            /** @example 42 */
+            target_id: string;
+            /**
+             * @description What changed: an admin action's details hold `before`, `after` and `reason`.
+             * @example {
+             *       "before": {
+             *         "balance_credits": 200
+             *       },
+             *       "after": {
+             *         "balance_credits": 700
+             *       },
+             *       "reason": "Goodwill",
+             *       "reference": "admin:1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+             *       "delta_credits": 500
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            ip: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AuditPage: {
+            data: components["schemas"]["AuditEntry"][];
+            next_cursor: string | null;
         };
         Capacity: {
             /**
@@ -3290,6 +3561,216 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AdminOnly"];
             404: components["responses"]["AccountNotFound"];
+        };
+    };
+    adjustAccountCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 500,
+                 *       "reason": "Goodwill after the outage of 3 December (ticket 1234)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountCreditsRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCreditsResponse"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            /** @description The balance would go below zero; `details.available_credits` is what may be taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The account has 300 credits available; taking 500 would take its balance below zero.",
+                     *         "details": {
+                     *           "available_credits": 300,
+                     *           "requested_credits": 500
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    setAccountPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan": "pro",
+                 *       "with_credits": true,
+                 *       "reason": "Pilot customer, agreed by e-mail on 1 December"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountPlanRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPlanResponse"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            /** @description No such account, or the plan is not in the database. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    disableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Chargeback fraud reported by the bank"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description Disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountStatus"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    enableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "The bank withdrew the chargeback"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description Enabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountStatus"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                actor?: string;
+                action?: string;
+                target_type?: string;
+                target_id?: string;
+                /** @description The start (RFC 3339), included. */
+                from?: string;
+                /** @description The end (RFC 3339), excluded. */
+                to?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
         };
     };
     whatsappWebhookHandshake: {
