@@ -691,6 +691,9 @@ export interface paths {
          *     a negative one takes them away, never below zero: a delta larger
          *     than the available balance is refused with 409 and changes nothing.
          *     Every change is a ledger row and an audit-log row naming the admin.
+         *     The same action as `POST /api/v1/admin/accounts/{id}/credits` (one
+         *     code path), on the user's personal account; the reason is 3 to 500
+         *     characters.
          */
         post: operations["adjustUserCredits"];
         delete?: never;
@@ -786,6 +789,305 @@ export interface paths {
         get: operations["getAdminAccountLedger"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Grant or take away an account's credits by hand (admins only).
+         * @description A positive `amount` grants credits (ledger reference `admin:<uuid>`);
+         *     a negative one takes them away, never below zero: an amount larger
+         *     than the available balance (the balance less the credits held by
+         *     requests in flight) is refused with 409, whose `details` name the
+         *     credits available, and changes nothing. The ledger row, the balance
+         *     and the audit-log row (action `credits.adjust`, target the account,
+         *     `details` holding `before` and `after` with the durable
+         *     `balance_credits`, and the `reason`) are written in one transaction.
+         *     The ledger row keeps the reason's first 255 bytes; the audit log keeps
+         *     it whole. `POST /api/v1/admin/users/{id}/credits` is the same action
+         *     for a user's personal account.
+         */
+        post: operations["adjustAccountCredits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set an account's plan, with or without the plan's credits (admins only).
+         * @description Ends the account's active subscription and starts the plan now (no
+         *     payment; source `operator`), for `days` or by default the plan's own
+         *     duration; `none` ends the current plan and starts none. With
+         *     `with_credits` the plan's credits are granted too (ledger reference
+         *     `subscription:<id>`), in the same transaction. The audit-log row
+         *     (action `plan.set`, target the account, `details` holding `before`
+         *     and `after` — the running plan, its subscription and expiry, and the
+         *     durable `balance_credits` — and the `reason`) is part of that
+         *     transaction. The gateways are told within seconds (`notified`).
+         *     `portal-api plan set` is the same action.
+         */
+        post: operations["setAccountPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account (admins only).
+         * @description A user's personal account: the user cannot log in, and every open
+         *     session of theirs ends at once. A team's account: its status becomes
+         *     `disabled`, and no key draws on it. Either way the gateways are told
+         *     through an account event and stop the account's keys within 5
+         *     seconds (`notified`; when false, do it again: it is idempotent). The
+         *     change and its audit-log row (action `account.disable`, target the
+         *     account, `details` holding `before` and `after` with `disabled`, and
+         *     the `reason`) are written in one transaction; disabling a disabled
+         *     account changes nothing but is audited (`changed` false).
+         *     `portal-api user disable` is the same action.
+         */
+        post: operations["disableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/accounts/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a disabled account again (admins only).
+         * @description The reverse of disable: the user may log in again (sessions that
+         *     were ended stay ended) and the account's keys work again within 5
+         *     seconds. Audited as `account.enable`, in the change's transaction.
+         *     `portal-api user enable` is the same action.
+         */
+        post: operations["enableAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first, with filters and cursor paging (admins only).
+         * @description Every change an admin or an operator made: credit adjustments and
+         *     grants, plan changes, disables and enables, payments resolved,
+         *     delivery retries and more. `actor` is an admin's user id (digits)
+         *     or an operator tool's name such as `cli`; `target_id` needs
+         *     `target_type`. Cursor paging: pass `next_cursor` as `cursor` with
+         *     the same filters.
+         */
+        get: operations["listAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The platform overview (admins only).
+         * @description The figures of the admin console's first page, read at the time
+         *     `generated_at`:
+         *
+         *     - `users`: every user, those created in the last 7 and 30 days,
+         *       and those disabled (the user or their account).
+         *     - `subscriptions`: accounts with a subscription running now, by
+         *       plan code (`basic`, `pro` and `enterprise` always present; a
+         *       plan added later appears by its code).
+         *     - `revenue`: payments by **paid time** (`paid_at`), not by
+         *       creation: a late payment, paid after its row had failed or
+         *       expired, counts when it was paid. `this_month` runs from the
+         *       start of this month in Asia/Kuwait time, `last_30_days` from 30
+         *       times 24 hours ago, both to `generated_at` (included).
+         *       Subscriptions by plan code, top-ups apart; every amount exact,
+         *       as integer fils and as KWD with three decimals.
+         *     - `credits`: over the last 30 days, the ledger's grants
+         *       (payments, subscriptions, admin grants, refunds), the admins'
+         *       debits, and the credits billed for usage (from the hourly
+         *       usage rollup, whole UTC hours: the first hour is counted whole).
+         *     - `requests_today`: today's requests in Asia/Kuwait time (from
+         *       its midnight, 21:00 UTC) served locally and by the cloud, from
+         *       the hourly rollup; `error_rate` is errors / requests (0 with no
+         *       requests), to four decimals. An error is a request whose status
+         *       is not `ok`.
+         *     - `cloud_budget`: today's platform-wide cloud budget: `ok` under
+         *       80 % of the cap, `warning` from 80 %, `exhausted` at 100 % (or
+         *       a cap of 0), when the cloud is off until Kuwait midnight or a
+         *       higher cap. `unknown` (with nulls) when the budget could not be
+         *       read; the overview never fails for it.
+         *     - `notifications`: WhatsApp deliveries waiting (`pending`), being
+         *       sent (`sending`) and `failed` (which an admin may retry).
+         */
+        get: operations["getAdminOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue by paid time per Kuwait day or month, by tier and for top-ups (admins only).
+         * @description Sums the paid payments of each Asia/Kuwait day or month from
+         *     `from` through `to` (both included), by the time they were paid:
+         *     a late payment (paid after its row had failed or expired) counts
+         *     in the period it was paid. Every period of the range is listed,
+         *     with zeros when nothing was paid. Amounts are exact: integer fils
+         *     and KWD with three decimals.
+         *
+         *     By day, `from` and `to` are dates (`2026-01-31`) and the range
+         *     spans at most 366 days; by month they are months (`2026-01`) and
+         *     the range spans at most 36 months. By default the range ends
+         *     today (this month) and spans 30 days (12 months). Each bad
+         *     parameter is named in `fields`.
+         */
+        get: operations["getAdminRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's payments, newest first, with filters and cursor paging (admins only).
+         * @description Filters combine: `status`, `kind`, `account_id`, and the creation
+         *     time from `from` (included) to `to` (excluded). Cursor paging:
+         *     pass `next_cursor` as `cursor` with the same filters.
+         */
+        get: operations["listAdminPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A payment with MyFatoorah's ids and its history (admins only).
+         * @description The payment (our reference, MyFatoorah's InvoiceId and PaymentId,
+         *     the failure or review reason) and its events, oldest first: each
+         *     time MyFatoorah's GetPaymentStatus answer about it was applied
+         *     (`browser_return`, `webhook`, `recheck`), what arrived (invoice
+         *     status, amount, currency, ids) and what was decided, and each
+         *     admin resolution (`admin`). A re-check that finds the payment
+         *     still pending records nothing (it asks every 5 minutes for 48
+         *     hours); a webhook for a settled payment is recorded without
+         *     asking MyFatoorah. The history starts with the release that added
+         *     it (`history_note` says so): older payments lack their earlier
+         *     events.
+         */
+        get: operations["getAdminPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/payments/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credit or reject a payment that needs review (admins only).
+         * @description For a payment in `needs_review` (MyFatoorah reported it paid but
+         *     it did not match our record): `credit` makes it paid and credits
+         *     it as a payment is credited (the plan's subscription, or the
+         *     pack's credits, and the buyer's notification); `reject` makes it
+         *     `rejected`, a final status: nothing is credited and MyFatoorah's
+         *     later answers change nothing. The change, its audit-log row
+         *     (`payment.resolve`, with `{action, reason, before, after}`) and
+         *     its payment event are one transaction. A payment is credited
+         *     exactly once: of concurrent resolutions one succeeds and every
+         *     other answers 409, as does resolving a payment in any other
+         *     status. The answer is the payment's page after the change.
+         */
+        post: operations["resolveAdminPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1040,6 +1342,10 @@ export interface components {
                 /** @description A sentence for people; translate by `code` in the SPA. */
                 message: string;
                 fields?: components["schemas"]["FieldError"][];
+                /** @description What the error knows besides its message; a refused debit gives `available_credits` and `requested_credits`. */
+                details?: {
+                    [key: string]: unknown;
+                };
             };
         };
         FieldError: {
@@ -1378,10 +1684,10 @@ export interface components {
             /** @enum {string} */
             kind: "subscription" | "topup";
             /**
-             * @description `needs_review`: MyFatoorah reported it paid but it did not match our record; nothing was credited and an operator looks at it.
+             * @description `needs_review`: MyFatoorah reported it paid but it did not match our record; nothing was credited and an operator looks at it. `rejected`: an operator rejected it after review; nothing was credited.
              * @enum {string}
              */
-            status: "pending" | "paid" | "failed" | "expired" | "needs_review";
+            status: "pending" | "paid" | "failed" | "expired" | "needs_review" | "rejected";
             /** Format: int64 */
             plan_id: number | null;
             /** Format: int64 */
@@ -1483,6 +1789,258 @@ export interface components {
             data: components["schemas"]["LedgerEntry"][];
             next_cursor: string | null;
         };
+        /**
+         * @description An exact amount of KWD.
+         * @example {
+         *       "fils": 15000,
+         *       "kwd": "15.000"
+         *     }
+         */
+        Money: {
+            /**
+             * Format: int64
+             * @description Integer fils (1 KWD = 1000 fils).
+             */
+            fils: number;
+            /** @description The same amount in KWD with three decimals. */
+            kwd: string;
+        };
+        /** @description Subscriptions' revenue by plan code; the seeded plans are always present. */
+        RevenueByTier: {
+            basic: components["schemas"]["Money"];
+            pro: components["schemas"]["Money"];
+            enterprise: components["schemas"]["Money"];
+        } & {
+            [key: string]: components["schemas"]["Money"];
+        };
+        /** @description Payments paid from `from` to `to`, by paid time. */
+        RevenueTotals: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            total: components["schemas"]["Money"];
+            by_tier: components["schemas"]["RevenueByTier"];
+            topups: components["schemas"]["Money"];
+            /**
+             * Format: int64
+             * @description How many payments were paid.
+             */
+            payments: number;
+        };
+        /** @description One Kuwait day or month; `from` is its start (included) and `to` its end (excluded), in UTC. */
+        RevenuePeriod: {
+            /**
+             * @description The Kuwait date (`2026-01-31`) or month (`2026-01`).
+             * @example 2026-01-31
+             */
+            period: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            total: components["schemas"]["Money"];
+            by_tier: components["schemas"]["RevenueByTier"];
+            topups: components["schemas"]["Money"];
+            /** Format: int64 */
+            payments: number;
+        };
+        RevenueReport: {
+            /** @enum {string} */
+            granularity: "day" | "month";
+            /** @description The first period. */
+            from: string;
+            /** @description The last period. */
+            to: string;
+            /** @enum {string} */
+            timezone: "Asia/Kuwait";
+            /** @enum {string} */
+            currency: "KWD";
+            periods: components["schemas"]["RevenuePeriod"][];
+            totals: components["schemas"]["RevenueTotals"];
+        };
+        BackendRequests: {
+            /** Format: int64 */
+            requests: number;
+            /** Format: int64 */
+            errors: number;
+            /** @description errors / requests, to four decimals; 0 without requests. */
+            error_rate: number;
+        };
+        AdminOverview: {
+            /** Format: date-time */
+            generated_at: string;
+            users: {
+                /** Format: int64 */
+                total: number;
+                /** Format: int64 */
+                new_7d: number;
+                /** Format: int64 */
+                new_30d: number;
+                /** Format: int64 */
+                disabled: number;
+            };
+            subscriptions: {
+                /** Format: int64 */
+                active_total: number;
+                active_by_tier: {
+                    /** Format: int64 */
+                    basic: number;
+                    /** Format: int64 */
+                    pro: number;
+                    /** Format: int64 */
+                    enterprise: number;
+                } & {
+                    [key: string]: number;
+                };
+            };
+            revenue: {
+                /** @enum {string} */
+                currency: "KWD";
+                this_month: components["schemas"]["RevenueTotals"];
+                last_30_days: components["schemas"]["RevenueTotals"];
+            };
+            credits: {
+                /** Format: date-time */
+                from: string;
+                /** Format: date-time */
+                to: string;
+                /** Format: int64 */
+                granted: number;
+                /** Format: int64 */
+                debited_by_admins: number;
+                /** Format: int64 */
+                consumed: number;
+            };
+            requests_today: {
+                /**
+                 * @description Today in Asia/Kuwait time.
+                 * @example 2026-01-31
+                 */
+                day: string;
+                /**
+                 * Format: date-time
+                 * @description Kuwait midnight, in UTC.
+                 */
+                from: string;
+                local: components["schemas"]["BackendRequests"];
+                cloud: components["schemas"]["BackendRequests"];
+                total: components["schemas"]["BackendRequests"];
+            };
+            cloud_budget: {
+                /** @example 2026-01-31 */
+                day: string;
+                /** @enum {string} */
+                state: "ok" | "warning" | "exhausted" | "unknown";
+                /** Format: int64 */
+                used: number | null;
+                /**
+                 * Format: int64
+                 * @description 0 turns the cloud off.
+                 */
+                cap: number | null;
+                /**
+                 * Format: int64
+                 * @description used × 100 / cap, rounded down (100 with a cap of 0).
+                 */
+                percent: number | null;
+                /** @description Whether another cloud request may be taken today. */
+                cloud_on: boolean | null;
+            };
+            notifications: {
+                /** Format: int64 */
+                pending: number;
+                /** Format: int64 */
+                sending: number;
+                /** Format: int64 */
+                failed: number;
+            };
+        };
+        AdminPayment: {
+            /** Format: int64 */
+            id: number;
+            /** @description Our reference, sent to MyFatoorah as CustomerReference. */
+            reference: string;
+            /** Format: int64 */
+            account_id: number;
+            /** Format: int64 */
+            user_id: number;
+            /** @enum {string} */
+            kind: "subscription" | "topup";
+            /** @enum {string} */
+            status: "pending" | "paid" | "failed" | "expired" | "needs_review" | "rejected";
+            /** Format: int64 */
+            plan_id: number | null;
+            /** Format: int64 */
+            pack_id: number | null;
+            /** Format: int64 */
+            amount_fils: number;
+            /** @example 2.500 KWD */
+            amount: string;
+            /** @enum {string} */
+            currency: "KWD";
+            /** Format: int64 */
+            credits: number;
+            /** @description MyFatoorah's InvoiceId. */
+            invoice_id: string | null;
+            /** @description MyFatoorah's PaymentId of the successful (or latest) transaction. */
+            provider_payment_id: string | null;
+            /** @description Why it failed or expired, or why it needs review. */
+            failure_reason: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            paid_at: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        AdminPaymentPage: {
+            data: components["schemas"]["AdminPayment"][];
+            next_cursor: string | null;
+        };
+        PaymentEvent: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            source: "browser_return" | "webhook" | "recheck" | "admin";
+            /** @description The invoice status MyFatoorah answered (empty when it was not asked). */
+            provider_status: string;
+            /**
+             * Format: int64
+             * @description The invoice value MyFatoorah answered, in fils; null when it was not asked or gave none that could be read.
+             */
+            provider_amount_fils: number | null;
+            /** @example 2.500 */
+            provider_amount: string | null;
+            provider_currency: string;
+            invoice_id: string;
+            provider_payment_id: string;
+            /** @enum {string} */
+            decision: "credited" | "needs_review" | "failed" | "expired" | "rejected" | "unchanged";
+            status_before: string;
+            status_after: string;
+            /** @description Why: a mismatch, a cancellation, an admin's reason. */
+            detail: string;
+            /**
+             * Format: int64
+             * @description The admin who resolved the payment.
+             */
+            actor_user_id: number | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AdminPaymentDetail: {
+            payment: components["schemas"]["AdminPayment"];
+            events: components["schemas"]["PaymentEvent"][];
+            history_note: string;
+        };
+        ResolvePaymentRequest: {
+            /** @enum {string} */
+            action: "credit" | "reject";
+            reason: string;
+        };
         CheckoutRequest: {
             /** @enum {string} */
             kind: "subscription" | "topup";
@@ -1532,6 +2090,134 @@ export interface components {
             available_credits: number;
             /** @description False when the change is recorded but the live (Redis) wallet has not caught up yet; it does within seconds. */
             live: boolean;
+        };
+        AccountCreditsRequest: {
+            /**
+             * Format: int64
+             * @description Credits to add (positive) or take away (negative); not zero.
+             */
+            amount: number;
+            /** @description Why; 3 to 500 characters once trimmed. */
+            reason: string;
+        };
+        AccountCreditsResponse: {
+            /** @example admin:1b4e28ba-2fa1-11d2-883f-0016d3cca427 */
+            reference: string;
+            /** Format: int64 */
+            account_id: number;
+            /**
+             * Format: int64
+             * @description The account's user; null for a team's account.
+             */
+            user_id: number | null;
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            balance_credits: number;
+            /** Format: int64 */
+            available_credits: number;
+            /** @description False when the change is recorded but the live (Redis) wallet has not caught up yet; it does within seconds. */
+            live: boolean;
+        };
+        AccountPlanRequest: {
+            /** @enum {string} */
+            plan: "basic" | "pro" | "enterprise" | "none";
+            /**
+             * @description Also grant the plan's credits (not with none).
+             * @default false
+             */
+            with_credits: boolean;
+            /** @description How long the plan runs from now; by default the plan's own duration. Not with none. */
+            days?: number;
+            reason: string;
+        };
+        AccountPlanResponse: {
+            /** Format: int64 */
+            account_id: number;
+            /** @enum {string} */
+            plan: "basic" | "pro" | "enterprise" | "none";
+            /** @description The new subscription; null for none. */
+            subscription: {
+                /** Format: int64 */
+                id: number;
+                /** @enum {string} */
+                plan: "basic" | "pro" | "enterprise";
+                /** Format: date-time */
+                starts_at: string;
+                /** Format: date-time */
+                expires_at: string;
+            } | null;
+            ended_subscriptions: number[];
+            /** @description The plan's credits, when with_credits. */
+            grant: {
+                /** @example subscription:42 */
+                reference: string;
+                /** Format: int64 */
+                amount_credits: number;
+                live: boolean;
+            } | null;
+            /** @description False when the gateways could not be told; they see the change when their cached plan expires. */
+            notified: boolean;
+        };
+        AccountStatusRequest: {
+            reason: string;
+        };
+        AccountStatus: {
+            /** Format: int64 */
+            account_id: number;
+            /**
+             * Format: int64
+             * @description The account's user; null for a team's account.
+             */
+            user_id: number | null;
+            disabled: boolean;
+            /** @description False when the account already was in that state (the call is audited all the same). */
+            changed: boolean;
+            /** Format: int64 */
+            sessions_ended: number;
+            /** @description False when the gateways could not be told: do it again. */
+            notified: boolean;
+        };
+        AuditEntry: {
+            /** Format: int64 */
+            id: number;
+            /**
+             * Format: int64
+             * @description The admin who acted; null for an operator's tool or the system.
+             */
+            actor_user_id: number | null;
+            /** @description The tool that acted (`cli`), when not an admin. */
+            actor: string;
+            /** @example credits.adjust */
+            action: string;
+            /** @example account */
+            target_type: string;
+            /** @example 42 */
+            target_id: string;
+            /**
+             * @description What changed: an admin action's details hold `before`, `after` and `reason`.
+             * @example {
+             *       "before": {
+             *         "balance_credits": 200
+             *       },
+             *       "after": {
+             *         "balance_credits": 700
+             *       },
+             *       "reason": "Goodwill",
+             *       "reference": "admin:1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+             *       "delta_credits": 500
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            ip: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        AuditPage: {
+            data: components["schemas"]["AuditEntry"][];
+            next_cursor: string | null;
         };
         Capacity: {
             /**
@@ -1844,6 +2530,15 @@ export interface components {
         };
     };
     responses: {
+        /** @description No such payment. */
+        PaymentNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description No such account. */
         AccountNotFound: {
             headers: {
@@ -1970,6 +2665,7 @@ export interface components {
         };
     };
     parameters: {
+        AdminPaymentID: number;
         AdminAccountID: number;
         /**
          * @description The account to act for; by default the caller's personal account,
@@ -3290,6 +3986,386 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AdminOnly"];
             404: components["responses"]["AccountNotFound"];
+        };
+    };
+    adjustAccountCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 500,
+                 *       "reason": "Goodwill after the outage of 3 December (ticket 1234)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountCreditsRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCreditsResponse"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            /** @description The balance would go below zero; `details.available_credits` is what may be taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The account has 300 credits available; taking 500 would take its balance below zero.",
+                     *         "details": {
+                     *           "available_credits": 300,
+                     *           "requested_credits": 500
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    setAccountPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan": "pro",
+                 *       "with_credits": true,
+                 *       "reason": "Pilot customer, agreed by e-mail on 1 December"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountPlanRequest"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountPlanResponse"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            /** @description No such account, or the plan is not in the database. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    disableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Chargeback fraud reported by the bank"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description Disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountStatus"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    enableAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminAccountID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "The bank withdrew the chargeback"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description Enabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountStatus"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["AccountNotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                actor?: string;
+                action?: string;
+                target_type?: string;
+                target_id?: string;
+                /** @description The start (RFC 3339), included. */
+                from?: string;
+                /** @description The end (RFC 3339), excluded. */
+                to?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    getAdminOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The overview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOverview"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    getAdminRevenue: {
+        parameters: {
+            query?: {
+                granularity?: "day" | "month";
+                /**
+                 * @description The first Kuwait day (`YYYY-MM-DD`) or month (`YYYY-MM`), included.
+                 * @example 2026-01-01
+                 */
+                from?: string;
+                /**
+                 * @description The last Kuwait day (`YYYY-MM-DD`) or month (`YYYY-MM`), included; by default today or this month.
+                 * @example 2026-01-31
+                 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revenue per period and in total. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    listAdminPayments: {
+        parameters: {
+            query?: {
+                status?: "pending" | "paid" | "failed" | "expired" | "needs_review" | "rejected";
+                kind?: "subscription" | "topup";
+                /** @description Only this account's payments. */
+                account_id?: number;
+                /** @description Created at or after this time (RFC 3339). */
+                from?: string;
+                /** @description Created before this time (RFC 3339). */
+                to?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPaymentPage"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+        };
+    };
+    getAdminPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminPaymentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment and its history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPaymentDetail"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["PaymentNotFound"];
+        };
+    };
+    resolveAdminPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["AdminPaymentID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "credit",
+                 *       "reason": "MyFatoorah support confirmed the amount (ticket 4321)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ResolvePaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Resolved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPaymentDetail"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AdminOnly"];
+            404: components["responses"]["PaymentNotFound"];
+            /** @description The payment is not waiting for review (resolved already, or never held); nothing changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "The payment is paid, not waiting for review: nothing was changed."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     whatsappWebhookHandshake: {

@@ -35,11 +35,12 @@ commands:
   migrate up|down|status
                         apply, roll back one, or list migrations
   seed                  insert the default plans, top-up packs, templates and the admin user (idempotent)
-  user disable|enable --email E
-                        disable a user (ends their sessions; their API keys stop working) or enable them again
+  user disable|enable --email E [--reason R]
+                        disable a user (ends their sessions; their API keys stop working) or enable them again,
+                        as the admin API's disable and enable routes do (audit-logged with the reason)
   credits grant --email E --amount N --reason R
                         grant N credits to the user's account (ledger reference admin:<uuid>, audit-logged)
-  plan set --email E --plan basic|pro|enterprise|none --days N [--grant-credits]
+  plan set --email E --plan basic|pro|enterprise|none --days N [--grant-credits] [--reason R]
                         give the account a plan for N days from now (no payment; ends the current one, audit-logged);
                         --grant-credits also grants the plan's credits; none ends the current plan
   ledger verify         check every balance equals its grants minus its usage (and, with Redis, the live balances); non-zero exit on a mismatch

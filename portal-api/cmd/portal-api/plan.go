@@ -15,10 +15,11 @@ import (
 	"github.com/resayil/portal/portal-api/internal/ledger"
 )
 
-const planUsage = "usage: portal-api plan set --email E --plan basic|pro|enterprise|none --days N [--grant-credits]"
+const planUsage = "usage: portal-api plan set --email E --plan basic|pro|enterprise|none --days N [--grant-credits] [--reason R]"
 
 // planCmd runs `plan set`: an operator gives an account a subscription
-// (no payment), ending the current one; see ledger.Service.SetPlan.
+// (no payment), ending the current one; see ledger.Service.SetPlan, which
+// the admin API's plan route calls too.
 func planCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, environ, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(planUsage)
@@ -32,13 +33,14 @@ func planCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, environ, ar
 	code := fs.String("plan", "", "basic, pro, enterprise or none")
 	days := fs.String("days", "", "how long the plan runs from now")
 	grant := fs.Bool("grant-credits", false, "also grant the plan's credits")
+	reason := fs.String("reason", "", "why, for the audit log (3 to 500 characters; by default the change itself)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("plan set: %w\n%s", err, planUsage)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("plan set: unexpected argument %q\n%s", fs.Arg(0), planUsage)
 	}
-	req := ledger.PlanRequest{Email: *email, GrantCredits: *grant, Actor: cliActor}
+	req := ledger.PlanRequest{Email: *email, GrantCredits: *grant, Reason: *reason, Actor: cliActor}
 	switch p := strings.ToLower(strings.TrimSpace(*code)); p {
 	case "basic", "pro", "enterprise":
 		req.Plan = resayil.TierCode(p)

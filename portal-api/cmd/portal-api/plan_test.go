@@ -51,6 +51,13 @@ WHERE s.account_id = ? AND s.status = 'active' AND s.source = 'operator' AND p.c
 					itoa64(int64(c.account)), `%"reference":"`+ref+`"%`); n != 1 {
 					t.Fatalf("%d audit rows", n)
 				}
+				// The audit row holds {before, after, reason}, as the admin
+				// API's plan route writes it (one code path).
+				if n := c.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'plan.set' AND target_id = ? AND details LIKE ? AND details LIKE ? AND details LIKE ?`,
+					itoa64(int64(c.account)), `%"before":{"balance_credits":0,"expires_at":null,"plan":"none"%`,
+					`%"after":{"balance_credits":20000,%"plan":"pro","subscription_id":`+itoa64(subID)+`}%`, `%"reason":"operator plan set pro for 30 days"%`); n != 1 {
+					t.Fatalf("%d audit rows with before, after and reason", n)
+				}
 				if withRedis {
 					// Retrying the grant step applies nothing more.
 					c.mustRun("0 applied", "ledger", "reconcile", "--min-age", "0s")
@@ -60,7 +67,11 @@ WHERE s.account_id = ? AND s.status = 'active' AND s.source = 'operator' AND p.c
 				}
 				c.mustRun("all balanced", "ledger", "verify")
 
-				out = c.mustRun("no plan; ended subscription(s) ["+itoa64(subID)+"]", "plan", "set", "--email", ledgerOperator, "--plan", "none")
+				out = c.mustRun("no plan; ended subscription(s) ["+itoa64(subID)+"]", "plan", "set", "--email", ledgerOperator, "--plan", "none", "--reason", "the customer asked to stop")
+				if n := c.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'plan.set' AND target_id = ? AND details LIKE ?`,
+					itoa64(int64(c.account)), `%"reason":"the customer asked to stop"%`); n != 1 {
+					t.Fatalf("%d audit rows with the --reason", n)
+				}
 				c.waitFor(events, accountevents.KindPlanChanged, c.account)
 				if n := c.count(`SELECT COUNT(*) FROM subscriptions WHERE account_id = ? AND status = 'active'`, c.account); n != 0 {
 					t.Fatalf("%d subscriptions active after plan none (%s)", n, out)

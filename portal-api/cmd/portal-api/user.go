@@ -9,24 +9,26 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/resayil/portal/pkg/accountevents"
 	"github.com/resayil/portal/pkg/resayil"
+	"github.com/resayil/portal/portal-api/internal/admin"
 	"github.com/resayil/portal/portal-api/internal/app"
 )
 
-const userUsage = "usage: portal-api user disable|enable --email E"
+const userUsage = "usage: portal-api user disable|enable --email E [--reason R]"
 
 // userCmd runs `user disable|enable --email E`: a disabled user cannot log
 // in, their sessions end at once, and the gateways are told through the
-// account events so that the user's keys stop working within seconds.
+// account events so that the user's keys stop working within seconds. It
+// is admin.Actions.SetDisabled, the same path as the admin API's
+// disable and enable routes.
 func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(userUsage)
 	}
-	action, disabled, kind := args[0], false, accountevents.KindAccountEnabled
+	action, disabled := args[0], false
 	switch action {
 	case "disable":
-		disabled, kind = true, accountevents.KindAccountDisabled
+		disabled = true
 	case "enable":
 	default:
 		return fmt.Errorf("unknown user command %q\n%s", action, userUsage)
@@ -34,6 +36,7 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 	fs := flag.NewFlagSet("user "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	email := fs.String("email", "", "the user's e-mail address")
+	reason := fs.String("reason", "user "+action+" from the command line", "why, for the audit log")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("user %s: %w\n%s", action, err, userUsage)
 	}
@@ -46,25 +49,24 @@ func userCmd(ctx context.Context, cfg *app.Config, log *slog.Logger, args []stri
 		return err
 	}
 	defer a.Close()
-	res, err := a.Store.SetUserDisabled(ctx, *email, disabled, "cli", time.Now().UTC())
+	via := a.EventsVia()
+	actions := admin.NewActions(a.Store, a.Events(), time.Now, log)
+	res, err := actions.SetDisabled(ctx, admin.StatusChange{Email: *email, Disabled: disabled, Reason: *reason, By: admin.By{Actor: cliActor}})
 	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
 		return fmt.Errorf("user %s: no user has the e-mail address %q", action, *email)
 	}
-	if err != nil {
-		return fmt.Errorf("user %s: %w", action, err)
-	}
-	// Published after the commit (see package accountevents); the change is
-	// idempotent, so if publishing fails the operator simply runs it again.
-	pub, via := a.Events(), a.EventsVia()
-	ev := accountevents.Event{Kind: kind, Account: res.AccountID, Subject: fmt.Sprintf("user:%d", res.UserID)}
-	if err := pub.Publish(ctx, ev); err != nil {
+	if errors.Is(err, admin.ErrNotNotified) {
+		// The change is idempotent, so the operator simply runs it again.
 		return fmt.Errorf("user %s: %s is %sd, but the gateways could not be told through %s (run the command again): %w", action, *email, action, via, err)
+	}
+	if err != nil {
+		return operatorError("user "+action, err)
 	}
 	state := "now"
 	if !res.Changed {
 		state = "already"
 	}
 	fmt.Fprintf(stdout, "%s is %s %sd (user %d, account %d); %d session(s) ended; gateways notified through %s\n",
-		*email, state, action, res.UserID, res.AccountID, res.SessionsEnded, via)
+		*email, state, action, res.User, res.Account, res.SessionsEnded, via)
 	return nil
 }

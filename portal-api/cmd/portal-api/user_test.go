@@ -67,14 +67,14 @@ func TestUserCommand_DisableEnable(t *testing.T) {
 				}
 				wantSession(t, db, "s-open", "disabled")
 				wantSession(t, db, "s-logged-out", "logout")
-				wantAudit(t, db, "user.disable", userID, 1)
+				wantAudit(t, db, "account.disable", accountID, 1)
 				waitEvent(t, got, accountevents.KindAccountDisabled, accountID, subject)
 
 				out, err = runCmd(t, env, "user", "disable", "--email", adminEmail)
 				if err != nil || !strings.Contains(out, "is already disabled") {
 					t.Fatalf("second disable: %v\n%s", err, out)
 				}
-				wantAudit(t, db, "user.disable", userID, 2)
+				wantAudit(t, db, "account.disable", accountID, 2)
 				waitEvent(t, got, accountevents.KindAccountDisabled, accountID, subject)
 
 				out, err = runCmd(t, env, "user", "enable", "--email", adminEmail)
@@ -85,7 +85,7 @@ func TestUserCommand_DisableEnable(t *testing.T) {
 					t.Fatal("users.disabled_at is still set after enable")
 				}
 				wantSession(t, db, "s-open", "disabled") // ended sessions stay ended
-				wantAudit(t, db, "user.enable", userID, 1)
+				wantAudit(t, db, "account.enable", accountID, 1)
 				waitEvent(t, got, accountevents.KindAccountEnabled, accountID, subject)
 			})
 		}
@@ -162,11 +162,12 @@ func wantSession(t *testing.T, db *database.DB, id, reason string) {
 	}
 }
 
-func wantAudit(t *testing.T, db *database.DB, action string, userID int64, n int) {
+func wantAudit(t *testing.T, db *database.DB, action string, accountID int64, n int) {
 	t.Helper()
 	var got int
-	err := db.SQL.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND actor_user_id IS NULL AND action = ? AND target_type = 'user' AND target_id = ? AND details LIKE ?`,
-		action, fmt.Sprint(userID), `%"email":"`+adminEmail+`"%`).Scan(&got)
+	err := db.SQL.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND actor_user_id IS NULL AND action = ? AND target_type = 'account' AND target_id = ?
+AND details LIKE ? AND details LIKE ?`,
+		action, fmt.Sprint(accountID), `%"email":"`+adminEmail+`"%`, `%"reason":"user % from the command line"%`).Scan(&got)
 	if err != nil || got != n {
 		t.Fatalf("audit rows for %s: %d, %v; want %d", action, got, err, n)
 	}

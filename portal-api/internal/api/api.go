@@ -71,6 +71,8 @@ type Deps struct {
 	// payment pages (resolving goes through Billing).
 	Reports  *admin.Reports
 	Payments *admin.Payments
+	// Actions disable and enable accounts and read the audit log.
+	Actions *admin.Actions
 	// InternalToken authenticates the internal routes (fail2ban's ban
 	// reports, recorded by IPBans); empty, or without IPBans, they answer
 	// 403.
@@ -128,6 +130,7 @@ func New(d Deps) *fiber.App {
 		admin:         d.Admin,
 		reports:       d.Reports,
 		payments:      d.Payments,
+		actions:       d.Actions,
 
 		ipBans:       d.IPBans,
 		authFailures: d.AuthFailures,
@@ -162,6 +165,7 @@ type handlers struct {
 	admin         *admin.Service
 	reports       *admin.Reports
 	payments      *admin.Payments
+	actions       *admin.Actions
 
 	// internal, ipBans and authFailures serve the internal routes.
 	internal     internalToken

@@ -10,7 +10,6 @@ import (
 	"github.com/resayil/portal/pkg/httpserver"
 	"github.com/resayil/portal/pkg/resayil"
 	"github.com/resayil/portal/portal-api/internal/billing"
-	"github.com/resayil/portal/portal-api/internal/ledger"
 )
 
 func (h *handlers) listPlans(c *fiber.Ctx) error {
@@ -170,30 +169,3 @@ func adminOnly(fn func(h *handlers, c *fiber.Ctx) error) func(h *handlers, c *fi
 }
 
 var errUserNotFound = resayil.Errorf(resayil.ENOTFOUND, "The user does not exist.")
-
-func (h *handlers) adjustCredits(c *fiber.Ctx) error {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return errUserNotFound
-	}
-	var req adjustCreditsRequest
-	if err := bind(c, &req); err != nil {
-		return err
-	}
-	admin := caller(c).User
-	res, err := h.ledger.Adjust(c.UserContext(), ledger.AdjustRequest{
-		User: resayil.UserID(id), Delta: resayil.Credits(*req.Delta), Reason: req.Reason,
-		ActorUserID: admin.ID, IP: h.ips.clientIP(c),
-	})
-	if err != nil && !errors.Is(err, ledger.ErrNotLive) {
-		return err
-	}
-	out := adjustCreditsResponse{Reference: res.Reference, UserID: int64(res.Owner.User), AccountID: int64(res.Owner.Account),
-		Delta: int64(res.Delta), Live: res.Live}
-	if b, err := h.billing.Balance(c.UserContext(), res.Owner.Account); err == nil {
-		out.BalanceCredits, out.AvailableCredits = int64(b.Total), int64(b.Available)
-	} else {
-		h.log.Warn("credits adjusted but the balance could not be read", "account", res.Owner.Account, "err", err)
-	}
-	return c.Status(fiber.StatusCreated).JSON(out)
-}

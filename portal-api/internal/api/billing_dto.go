@@ -183,9 +183,11 @@ type checkoutResponse struct {
 	PaymentURL string `json:"payment_url"`
 }
 
+// adjustCreditsRequest is checked by ledger.AdjustRequest.Validate, the
+// rules of the accounts route too.
 type adjustCreditsRequest struct {
-	Delta  *int64 `json:"delta" validate:"required"`
-	Reason string `json:"reason" validate:"not_blank,max=255"`
+	Delta  *int64 `json:"delta"`
+	Reason string `json:"reason"`
 }
 
 type adjustCreditsResponse struct {

@@ -23,6 +23,14 @@ type errorDetail struct {
 	Code    string       `json:"code"`
 	Message string       `json:"message"`
 	Fields  []fieldError `json:"fields,omitempty"`
+	// Details carries what an error knows besides its message, e.g. the
+	// credits available when a debit is refused.
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// detailer is an error that carries details for the client.
+type detailer interface {
+	ErrorDetails() map[string]any
 }
 
 type fieldError struct {
@@ -91,6 +99,10 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		body := errorBody{Error: errorDetail{Code: string(code), Message: resayil.ErrorMessage(err)}}
 		for _, f := range resayil.ErrorFields(err) {
 			body.Error.Fields = append(body.Error.Fields, fieldError{Field: f.Field, Message: f.Message})
+		}
+		var d detailer
+		if errors.As(err, &d) {
+			body.Error.Details = d.ErrorDetails()
 		}
 		return c.Status(status).JSON(body)
 	}

@@ -73,6 +73,13 @@ var routes = []route{
 	{fiber.MethodGet, "/api/v1/admin/payments", true, adminOnly((*handlers).listAdminPayments)},
 	{fiber.MethodGet, "/api/v1/admin/payments/:id", true, adminOnly((*handlers).getAdminPayment)},
 	{fiber.MethodPost, "/api/v1/admin/payments/:id/resolve", true, adminOnly((*handlers).resolveAdminPayment)},
+	// The admin's actions on an account, each audited in its own
+	// transaction, and the audit log.
+	{fiber.MethodPost, "/api/v1/admin/accounts/:id/credits", true, adminOnly((*handlers).adjustAccountCredits)},
+	{fiber.MethodPost, "/api/v1/admin/accounts/:id/plan", true, adminOnly((*handlers).setAccountPlan)},
+	{fiber.MethodPost, "/api/v1/admin/accounts/:id/disable", true, adminOnly((*handlers).disableAccount)},
+	{fiber.MethodPost, "/api/v1/admin/accounts/:id/enable", true, adminOnly((*handlers).enableAccount)},
+	{fiber.MethodGet, "/api/v1/admin/audit-log", true, adminOnly((*handlers).listAuditLog)},
 
 	// Notifications: Meta's WhatsApp webhook (handshake and signed
 	// statuses), and the outbox, its deliveries and the notifier for admins.

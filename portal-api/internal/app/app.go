@@ -236,6 +236,7 @@ func (a *App) build(opts Options) error {
 		Admin:          admin.New(a.Store, opts.Now),
 		Reports:        reports,
 		Payments:       admin.NewPayments(a.Store),
+		Actions:        admin.NewActions(a.Store, a.Events(), opts.Now, a.log),
 		InternalToken:  a.cfg.InternalToken.Reveal(),
 		IPBans:         a.IPBans,
 		AuthFailures:   a.AuthLog,

@@ -25,12 +25,16 @@ const MaxAdjust resayil.Credits = 100_000_000
 // this process stops in between.
 const adjustLease = 10 * time.Minute
 
-// AdjustRequest is an admin's change of a user's credits, up or down.
+// AdjustRequest is an admin's change of an account's credits, up or down.
 type AdjustRequest struct {
-	// User is the user whose personal account changes.
-	User resayil.UserID
+	// Account is the account that changes. User, instead, names a user
+	// whose personal account changes (the older users route).
+	Account resayil.AccountID
+	User    resayil.UserID
 	// Delta is positive to grant, negative to take away; never zero.
-	Delta  resayil.Credits
+	Delta resayil.Credits
+	// Reason is required (ReasonProblem); the audit row keeps it whole,
+	// the ledger row its first bytes (LedgerReason).
 	Reason string
 	// ActorUserID is the admin; IP their address.
 	ActorUserID resayil.UserID
@@ -47,29 +51,64 @@ type AdjustResult struct {
 	Live bool
 }
 
-// Validate reports what is wrong with the request, as field errors.
+// Validate reports every field that is wrong, as field errors ("amount"
+// and "reason").
 func (r AdjustRequest) Validate() error {
+	var fields []resayil.FieldError
 	switch {
 	case r.Delta == 0:
-		return invalid("delta", "The change must be a whole number of credits other than zero.")
+		fields = append(fields, resayil.FieldError{Field: "amount", Message: "The amount must be a whole number of credits other than zero."})
 	case r.Delta > MaxAdjust || r.Delta < -MaxAdjust:
-		return invalid("delta", "The change must be at most %d credits either way.", MaxAdjust)
-	case strings.TrimSpace(r.Reason) == "":
-		return invalid("reason", "A reason is required.")
-	case len(strings.TrimSpace(r.Reason)) > MaxReasonLen:
-		return invalid("reason", "The reason must be at most %d bytes.", MaxReasonLen)
+		fields = append(fields, resayil.FieldError{Field: "amount", Message: fmt.Sprintf("The amount must be at most %d credits either way.", MaxAdjust)})
+	}
+	if p := ReasonProblem(r.Reason); p != "" {
+		fields = append(fields, resayil.FieldError{Field: "reason", Message: p})
+	}
+	if len(fields) > 0 {
+		return resayil.Invalid(fields...)
 	}
 	return nil
 }
 
-// Adjust changes a user's credits by hand (the admin API): a positive delta
-// is a grant with reference admin:<uuid>, exactly as Grant; a negative one
-// is a debit under such a reference: a credit_ledger row with the negative
-// amount, so that every balance still equals the sum of its ledger rows
-// minus its usage (Verify), written in one transaction with the durable
-// balance's decrease, which only happens when the available balance covers
-// it. The balance never goes below zero: a debit larger than what is
-// available is refused (ECONFLICT) and changes nothing.
+// target finds the account a request names: by account id, or by the
+// user whose personal account it is.
+func (s *Service) target(ctx context.Context, account resayil.AccountID, user resayil.UserID) (Owner, error) {
+	var o Owner
+	var err error
+	if account != 0 {
+		o, err = s.store.AccountOwner(ctx, account)
+	} else {
+		o, err = s.store.AccountByUserID(ctx, user)
+	}
+	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
+		if account != 0 {
+			return Owner{}, resayil.Errorf(resayil.ENOTFOUND, "The account does not exist.")
+		}
+		return Owner{}, resayil.Errorf(resayil.ENOTFOUND, "The user does not exist.")
+	}
+	if err != nil {
+		return Owner{}, fmt.Errorf("find account: %w", err)
+	}
+	return o, nil
+}
+
+// ownerDetails names the account's user in an audit row's details.
+func ownerDetails(o Owner, d map[string]any) map[string]any {
+	if o.User != 0 {
+		d["user_id"], d["email"] = o.User, o.Email
+	}
+	return d
+}
+
+// Adjust changes an account's credits by hand (the admin API): a positive
+// delta is a grant with reference admin:<uuid>, exactly as Grant; a
+// negative one is a debit under such a reference: a credit_ledger row
+// with the negative amount, so that every balance still equals the sum of
+// its ledger rows minus its usage (Verify), written in one transaction
+// with the durable balance's decrease, which only happens when the
+// available balance covers it. The balance never goes below zero: a debit
+// larger than what is available is refused with a *BelowZeroError
+// (ECONFLICT, naming the credits available) and changes nothing.
 //
 // In Redis mode the debit first reserves the credits in the live wallet
 // (Reserve with the reference as request id, so no request can spend them
@@ -77,20 +116,18 @@ func (r AdjustRequest) Validate() error {
 // then withdraws them live by the reference (walletredis.Withdraw consumes
 // the hold), then marks the row live. If the live step fails, the
 // reconciler withdraws the row later, once; until then Verify and a cold
-// load count it as not yet live. The audit row is part of the transaction,
-// and so is the balance alert the debit may raise (credits_low below a
-// fifth of the period's credits, credits_exhausted at zero), as a
-// request's settlement would raise it.
+// load count it as not yet live. The audit row ({before, after, reason}:
+// the durable balance before and after, read in the transaction) is part
+// of the transaction, and so is the balance alert the debit may raise
+// (credits_low below a fifth of the period's credits, credits_exhausted
+// at zero), as a request's settlement would raise it.
 func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (AdjustResult, error) {
 	if err := req.Validate(); err != nil {
 		return AdjustResult{}, err
 	}
-	owner, err := s.store.AccountByUserID(ctx, req.User)
-	if resayil.ErrorCode(err) == resayil.ENOTFOUND {
-		return AdjustResult{}, resayil.Errorf(resayil.ENOTFOUND, "The user does not exist.")
-	}
+	owner, err := s.target(ctx, req.Account, req.User)
 	if err != nil {
-		return AdjustResult{}, fmt.Errorf("find account: %w", err)
+		return AdjustResult{}, err
 	}
 	reason := strings.TrimSpace(req.Reason)
 	ref := NewAdminReference()
@@ -98,10 +135,12 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (AdjustResult, 
 	audit := Audit{
 		ActorUserID: req.ActorUserID, IP: req.IP, Action: AuditCreditsAdjust,
 		TargetType: "account", TargetID: strconv.FormatInt(int64(owner.Account), 10),
-		Details: map[string]any{"email": owner.Email, "user_id": owner.User, "reference": ref, "delta_credits": req.Delta, "reason": reason},
+		Details: ownerDetails(owner, map[string]any{"reference": ref, "delta_credits": req.Delta, "reason": reason,
+			"before": map[string]any{}, "after": map[string]any{}}),
+		Balance: true,
 	}
 	now := clock(s.now)
-	g := wallet.Grant{Reference: ref, Account: owner.Account, Amount: req.Delta, Kind: KindAdmin, Reason: reason, ActorUserID: req.ActorUserID}
+	g := wallet.Grant{Reference: ref, Account: owner.Account, Amount: req.Delta, Kind: KindAdmin, Reason: LedgerReason(reason), ActorUserID: req.ActorUserID}
 	if req.Delta > 0 {
 		applied, err := s.store.RecordGrant(ctx, g, s.embedded(), audit, now)
 		if err != nil {
@@ -152,8 +191,7 @@ func (s *Service) debit(ctx context.Context, g wallet.Grant, audit Audit, now ti
 // belowZero turns a refused debit into the answer an admin reads.
 func belowZero(err error, amount resayil.Credits) error {
 	if avail, ok := wallet.AvailableCredits(err); ok {
-		return resayil.Errorf(resayil.ECONFLICT,
-			"The account has %d credits available; taking %d would take its balance below zero.", avail, amount)
+		return &BelowZeroError{Available: avail, Requested: amount}
 	}
 	var re *resayil.Error
 	if errors.As(err, &re) {

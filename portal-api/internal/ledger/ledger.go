@@ -81,8 +81,8 @@ func SubscriptionReference(id int64) string {
 	return KindSubscription + ":" + strconv.FormatInt(id, 10)
 }
 
-// Owner is a user found by e-mail and the account their credits and plan
-// belong to: their personal account (teams are not operator targets yet).
+// Owner is an account whose credits or plan change, with its user: a
+// user's personal account, or a team's account (User 0, Email "").
 type Owner struct {
 	User    resayil.UserID
 	Account resayil.AccountID
@@ -95,6 +95,8 @@ type Plan struct {
 	Code    resayil.TierCode
 	Name    string
 	Credits resayil.Credits
+	// DurationDays is how long a purchase of the plan runs.
+	DurationDays int
 }
 
 // Subscription is a subscriptions row.
@@ -134,8 +136,15 @@ type Audit struct {
 	Action     string
 	TargetType string
 	TargetID   string
-	// Details is stored as JSON.
+	// Details is stored as JSON. An admin action's details hold
+	// {before, after, reason}: the state it changed, as read in its
+	// transaction, and why.
 	Details map[string]any
+	// Balance asks the store to add the account's durable balance
+	// (wallets.balance_credits) before and after the change, read in the
+	// change's transaction, as "balance_credits" in Details["before"] and
+	// Details["after"] (maps, created when missing).
+	Balance bool
 }
 
 // PlanChange is what ChangePlan records.
@@ -159,6 +168,12 @@ type PlanChanged struct {
 	Subscription *Subscription
 	// Grant is the grant recorded with it, when PlanChange.Grant.
 	Grant *wallet.Grant
+	// Previous is the subscription that was running when the change began
+	// (of the ended ones, the one that expires last); nil when none was.
+	Previous *Subscription
+	// Balance is the account's durable balance after the change (before
+	// it, less the grant).
+	Balance resayil.Credits
 }
 
 // Totals are one account's durable numbers, read in one statement so that
@@ -184,6 +199,9 @@ type Store interface {
 	// AccountByUserID returns the user with the id and their personal
 	// account.
 	AccountByUserID(ctx context.Context, id resayil.UserID) (Owner, error)
+	// AccountOwner returns the account with the id and its user (User 0
+	// and Email "" for a team's account, which has no user of its own).
+	AccountOwner(ctx context.Context, id resayil.AccountID) (Owner, error)
 	// PlanByCode returns the subscription plan with the code.
 	PlanByCode(ctx context.Context, code resayil.TierCode) (Plan, error)
 	// RecordGrant commits, in one transaction, the credit_ledger row of g

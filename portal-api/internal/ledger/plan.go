@@ -12,18 +12,32 @@ import (
 	"github.com/resayil/portal/pkg/resayil"
 )
 
-// PlanRequest is an operator's `plan set`.
+// PlanRequest is a change of an account's plan: an operator's `plan set`
+// (by e-mail) or an admin's through the portal API (by account id). Both
+// go through SetPlan.
 type PlanRequest struct {
-	Email string
+	// Email names the user whose personal account changes; Account, when
+	// set, names the account instead (a team's too).
+	Email   string
+	Account resayil.AccountID
 	// Plan is basic, pro or enterprise; resayil.TierNone ends the current
 	// plan and starts none.
 	Plan resayil.TierCode
-	// Days is how long the plan runs from now; it must be 0 with no plan.
-	Days int
+	// Days is how long the plan runs from now; it must be 0 with no plan,
+	// and with PlanDuration, which runs it for the plan's own duration.
+	Days         int
+	PlanDuration bool
 	// GrantCredits also grants the plan's credits: an operator's plan set
 	// grants none unless asked.
 	GrantCredits bool
-	Actor        string
+	// Reason says why, for the audit log (ReasonProblem when given); an
+	// empty one is replaced by a description of the change.
+	Reason string
+	// Actor names the operator's tool ("cli"); ActorUserID is the admin
+	// acting through the API, and IP their address.
+	Actor       string
+	ActorUserID resayil.UserID
+	IP          string
 }
 
 // PlanResult is what SetPlan did.
@@ -39,7 +53,7 @@ type PlanResult struct {
 // Validate reports what is wrong with the request, as field errors.
 func (r PlanRequest) Validate() error {
 	switch {
-	case strings.TrimSpace(r.Email) == "":
+	case r.Account == 0 && strings.TrimSpace(r.Email) == "":
 		return invalid("email", "The e-mail address is required.")
 	case r.Plan != resayil.TierNone && r.Plan != resayil.TierBasic && r.Plan != resayil.TierPro && r.Plan != resayil.TierEnterprise:
 		return invalid("plan", "The plan must be basic, pro, enterprise or none, got %q.", r.Plan)
@@ -47,20 +61,36 @@ func (r PlanRequest) Validate() error {
 		return invalid("days", "No plan has no duration: leave the days out.")
 	case r.Plan == resayil.TierNone && r.GrantCredits:
 		return invalid("grant_credits", "No plan has no credits to grant.")
-	case r.Plan != resayil.TierNone && (r.Days <= 0 || r.Days > MaxDays):
+	case r.PlanDuration && r.Days != 0:
+		return invalid("days", "Give the days, or run the plan for its own duration, not both.")
+	case r.Plan != resayil.TierNone && !r.PlanDuration && (r.Days <= 0 || r.Days > MaxDays):
 		return invalid("days", "The days must be a whole number from 1 to %d, got %d.", MaxDays, r.Days)
+	case r.Reason != "" && ReasonProblem(r.Reason) != "":
+		return invalid("reason", "%s", ReasonProblem(r.Reason))
 	}
 	return nil
 }
 
-// SetPlan records a subscription given by an operator (no payment): it ends
-// the account's active subscription and starts the requested one now, for
-// Days days (none for resayil.TierNone); with GrantCredits it grants the
-// plan's credits under the reference subscription:<id>, in the same
-// transaction, so the subscription and its credits exist together or not at
-// all, and applies them to the live wallet once. The audit row is part of
-// that transaction. After the commit it publishes a plan_changed account
-// event so that gateways drop their cached plan within seconds.
+// subscriptionDetails is a subscription as an audit row's before or after.
+func subscriptionDetails(sub *Subscription, balance resayil.Credits) map[string]any {
+	d := map[string]any{"plan": "none", "subscription_id": nil, "expires_at": nil, "balance_credits": balance}
+	if sub != nil {
+		d["plan"], d["subscription_id"], d["expires_at"] = string(sub.Plan.Code), sub.ID, sub.ExpiresAt.Format(time.RFC3339)
+	}
+	return d
+}
+
+// SetPlan records a subscription given by an operator or an admin (no
+// payment): it ends the account's active subscription and starts the
+// requested one now, for Days days (or the plan's own duration; none for
+// resayil.TierNone); with GrantCredits it grants the plan's credits under
+// the reference subscription:<id>, in the same transaction, so the
+// subscription and its credits exist together or not at all, and applies
+// them to the live wallet once. The audit row, whose details hold
+// {before, after, reason} (the running plan and the durable balance, as
+// read in the transaction), is part of that transaction. After the commit
+// it publishes a plan_changed account event so that gateways drop their
+// cached plan within seconds.
 //
 // Errors after the commit wrap ErrNotLive (the Reconciler applies the
 // grant) or ErrNotNotified (gateways see the change when their cache entry
@@ -70,12 +100,19 @@ func (s *Service) SetPlan(ctx context.Context, req PlanRequest) (PlanResult, err
 	if err := req.Validate(); err != nil {
 		return PlanResult{}, err
 	}
-	owner, err := s.owner(ctx, req.Email)
+	var owner Owner
+	var err error
+	if req.Account != 0 {
+		owner, err = s.target(ctx, req.Account, 0)
+	} else {
+		owner, err = s.owner(ctx, req.Email)
+	}
 	if err != nil {
 		return PlanResult{}, err
 	}
 	now := clock(s.now)
 	change := PlanChange{Account: owner.Account, Grant: req.GrantCredits}
+	days := req.Days
 	if req.Plan != resayil.TierNone {
 		plan, err := s.store.PlanByCode(ctx, req.Plan)
 		if resayil.ErrorCode(err) == resayil.ENOTFOUND {
@@ -87,23 +124,38 @@ func (s *Service) SetPlan(ctx context.Context, req PlanRequest) (PlanResult, err
 		if req.GrantCredits && plan.Credits <= 0 {
 			return PlanResult{}, invalid("grant_credits", "The plan %q has no credits to grant.", req.Plan)
 		}
+		if req.PlanDuration {
+			days = min(max(plan.DurationDays, 1), MaxDays)
+		}
 		change.Plan = &plan
 		change.StartsAt = now
-		change.ExpiresAt = now.Add(time.Duration(req.Days) * 24 * time.Hour)
-		change.Reason = fmt.Sprintf("operator plan set %s for %d days", plan.Code, req.Days)
+		change.ExpiresAt = now.Add(time.Duration(days) * 24 * time.Hour)
+		change.Reason = fmt.Sprintf("operator plan set %s for %d days", plan.Code, days)
+	}
+	reason := strings.TrimSpace(req.Reason)
+	switch {
+	case reason != "":
+		change.Reason = LedgerReason(reason)
+	case change.Plan != nil:
+		reason = change.Reason
+	default:
+		reason = "operator plan set none"
 	}
 	audit := func(c PlanChanged) Audit {
 		ended := c.Ended
 		if ended == nil {
 			ended = []int64{}
 		}
-		d := map[string]any{
-			"email": owner.Email, "user_id": owner.User, "plan": string(req.Plan), "days": req.Days,
-			"grant_credits": req.GrantCredits, "ended_subscriptions": ended,
+		var granted resayil.Credits
+		if c.Grant != nil {
+			granted = c.Grant.Amount
 		}
-		if req.Plan == resayil.TierNone {
-			d["plan"] = "none"
-		}
+		d := ownerDetails(owner, map[string]any{
+			"plan": planName(req.Plan), "days": days, "grant_credits": req.GrantCredits, "ended_subscriptions": ended,
+			"reason": reason,
+			"before": subscriptionDetails(c.Previous, c.Balance-granted),
+			"after":  subscriptionDetails(c.Subscription, c.Balance),
+		})
 		if c.Subscription != nil {
 			d["subscription_id"] = c.Subscription.ID
 			d["expires_at"] = c.Subscription.ExpiresAt.Format(time.RFC3339)
@@ -111,7 +163,7 @@ func (s *Service) SetPlan(ctx context.Context, req PlanRequest) (PlanResult, err
 		if c.Grant != nil {
 			d["reference"], d["amount_credits"] = c.Grant.Reference, c.Grant.Amount
 		}
-		return Audit{Actor: req.Actor, Action: AuditPlanSet, TargetType: "account",
+		return Audit{Actor: req.Actor, ActorUserID: req.ActorUserID, IP: req.IP, Action: AuditPlanSet, TargetType: "account",
 			TargetID: strconv.FormatInt(int64(owner.Account), 10), Details: d}
 	}
 	changed, err := s.store.ChangePlan(ctx, change, s.embedded(), audit, now)
@@ -141,4 +193,11 @@ func (s *Service) SetPlan(ctx context.Context, req PlanRequest) (PlanResult, err
 		res.Notified = true
 	}
 	return res, errors.Join(errs...)
+}
+
+func planName(p resayil.TierCode) string {
+	if p == resayil.TierNone {
+		return "none"
+	}
+	return string(p)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -53,6 +52,28 @@ func (s *Store) AccountByUserID(ctx context.Context, id resayil.UserID) (ledger.
 		return ledger.Owner{}, resayil.Errorf(resayil.ENOTFOUND, "No user has the id %d.", id)
 	}
 	return ledger.Owner{User: resayil.UserID(u.ID), Account: resayil.AccountID(u.AccountID), Email: u.Email}, nil
+}
+
+// AccountOwner implements ledger.Store.
+func (s *Store) AccountOwner(ctx context.Context, id resayil.AccountID) (ledger.Owner, error) {
+	var a struct {
+		ID     int64
+		UserID *int64
+		Email  *string
+	}
+	res := s.conn(ctx).Raw(`SELECT a.id, u.id AS user_id, u.email FROM accounts a LEFT JOIN users u ON u.account_id = a.id AND a.kind = 'user'
+WHERE a.id = ?`, int64(id)).Scan(&a)
+	if res.Error != nil {
+		return ledger.Owner{}, fmt.Errorf("account by id: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ledger.Owner{}, resayil.Errorf(resayil.ENOTFOUND, "No account has the id %d.", id)
+	}
+	o := ledger.Owner{Account: resayil.AccountID(a.ID)}
+	if a.UserID != nil {
+		o.User, o.Email = resayil.UserID(*a.UserID), deref(a.Email)
+	}
+	return o, nil
 }
 
 // RecordDebit implements ledger.Store. The wallet row is locked first
@@ -107,26 +128,31 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(d.Account), d.Reference, d.LedgerKind(),
 				return err
 			}
 		}
-		return tx.insertAudit(ctx, audit, now)
+		a := audit
+		if a.Balance {
+			a = withBalance(a, before, after)
+		}
+		return tx.insertAudit(ctx, a, now)
 	})
 }
 
 // PlanByCode implements ledger.Store.
 func (s *Store) PlanByCode(ctx context.Context, code resayil.TierCode) (ledger.Plan, error) {
 	var p struct {
-		ID      int64
-		Code    string
-		Name    string
-		Credits int64
+		ID           int64
+		Code         string
+		Name         string
+		Credits      int64
+		DurationDays int
 	}
-	res := s.conn(ctx).Raw(`SELECT id, code, name, credits FROM subscription_plans WHERE code = ?`, string(code)).Scan(&p)
+	res := s.conn(ctx).Raw(`SELECT id, code, name, credits, duration_days FROM subscription_plans WHERE code = ?`, string(code)).Scan(&p)
 	if res.Error != nil {
 		return ledger.Plan{}, fmt.Errorf("plan by code: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ledger.Plan{}, resayil.Errorf(resayil.ENOTFOUND, "There is no plan %q.", code)
 	}
-	return ledger.Plan{ID: p.ID, Code: resayil.TierCode(p.Code), Name: p.Name, Credits: resayil.Credits(p.Credits)}, nil
+	return ledger.Plan{ID: p.ID, Code: resayil.TierCode(p.Code), Name: p.Name, Credits: resayil.Credits(p.Credits), DurationDays: p.DurationDays}, nil
 }
 
 // RecordGrant implements ledger.Store.
@@ -138,7 +164,16 @@ func (s *Store) RecordGrant(ctx context.Context, g wallet.Grant, live bool, audi
 		if err := tx.insertGrant(ctx, g, live, now); err != nil {
 			return err
 		}
-		return tx.insertAudit(ctx, audit, now)
+		a := audit
+		if a.Balance {
+			// Read after the grant, on the row the grant has locked.
+			after, err := tx.durableBalance(ctx, g.Account)
+			if err != nil {
+				return err
+			}
+			a = withBalance(a, after-g.Amount, after)
+		}
+		return tx.insertAudit(ctx, a, now)
 	})
 	if errors.Is(err, errGrantExists) {
 		return false, nil
@@ -165,22 +200,6 @@ func (s *Store) insertGrant(ctx context.Context, g wallet.Grant, live bool, now 
 	return nil
 }
 
-func (s *Store) insertAudit(ctx context.Context, a ledger.Audit, now time.Time) error {
-	details, err := json.Marshal(a.Details)
-	if err != nil {
-		return fmt.Errorf("audit details: %w", err)
-	}
-	var actorUser any
-	if a.ActorUserID != 0 {
-		actorUser = int64(a.ActorUserID)
-	}
-	if err := s.conn(ctx).Exec(`INSERT INTO audit_log (actor_user_id, actor, action, target_type, target_id, details, ip, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		actorUser, a.Actor, a.Action, a.TargetType, a.TargetID, string(details), a.IP, now).Error; err != nil {
-		return fmt.Errorf("write audit log: %w", err)
-	}
-	return nil
-}
-
 // ChangePlan implements ledger.Store.
 func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, audit func(ledger.PlanChanged) ledger.Audit, now time.Time) (ledger.PlanChanged, error) {
 	var out ledger.PlanChanged
@@ -191,6 +210,9 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 			return err
 		}
 		out.Ended = ended
+		if out.Previous, err = tx.latestOf(ctx, ended); err != nil {
+			return err
+		}
 		if c.Plan != nil {
 			row := subscriptionRow{AccountID: int64(c.Account), PlanID: c.Plan.ID, Status: resayil.SubscriptionActive, Source: resayil.SubscriptionFromOperator,
 				StartsAt: c.StartsAt, ExpiresAt: c.ExpiresAt, CreatedAt: now, UpdatedAt: now}
@@ -207,6 +229,9 @@ func (s *Store) ChangePlan(ctx context.Context, c ledger.PlanChange, live bool, 
 				}
 				out.Grant = &g
 			}
+		}
+		if out.Balance, err = tx.durableBalance(ctx, c.Account); err != nil {
+			return err
 		}
 		return tx.insertAudit(ctx, audit(out), now)
 	})

@@ -70,7 +70,7 @@ func (f *ledgerFixture) plan(code string, credits int64) ledger.Plan {
 	f.t.Helper()
 	id := f.exec(`INSERT INTO subscription_plans (code, name, price_fils, credits, duration_days, rate_limit_per_minute, model_classes, features, created_at, updated_at)
 VALUES (?, ?, 1000, ?, 30, 10, 'small', '[]', ?, ?)`, code, code, credits, f.now, f.now)
-	return ledger.Plan{ID: id, Code: resayil.TierCode(code), Name: code, Credits: resayil.Credits(credits)}
+	return ledger.Plan{ID: id, Code: resayil.TierCode(code), Name: code, Credits: resayil.Credits(credits), DurationDays: 30}
 }
 
 func TestLedgerStore_AccountAndPlanLookups(t *testing.T) {
@@ -85,6 +85,16 @@ func TestLedgerStore_AccountAndPlanLookups(t *testing.T) {
 			}
 			if _, err := f.st.AccountByEmail(f.ctx, "nobody@example.com"); resayil.ErrorCode(err) != resayil.ENOTFOUND {
 				t.Fatalf("unknown e-mail: %v, want not_found", err)
+			}
+			if o, err := f.st.AccountOwner(f.ctx, acct); err != nil || o.Account != acct || o.User == 0 || o.Email != "Mixed@Example.com" {
+				t.Fatalf("AccountOwner of a user's account: %+v, %v", o, err)
+			}
+			team := resayil.AccountID(f.exec(`INSERT INTO accounts (kind, status, created_at, updated_at) VALUES ('team', 'active', ?, ?)`, f.now, f.now))
+			if o, err := f.st.AccountOwner(f.ctx, team); err != nil || o.Account != team || o.User != 0 || o.Email != "" {
+				t.Fatalf("AccountOwner of a team's account: %+v, %v", o, err)
+			}
+			if _, err := f.st.AccountOwner(f.ctx, 999999); resayil.ErrorCode(err) != resayil.ENOTFOUND {
+				t.Fatalf("unknown account: %v, want not_found", err)
 			}
 			want := f.plan("pro", 20000)
 			if p, err := f.st.PlanByCode(f.ctx, "pro"); err != nil || p != want {

@@ -27,11 +27,13 @@ type Store struct {
 	dialect migrations.Dialect
 	// inTx is true for a Store bound to a transaction (Tx's argument).
 	inTx bool
+	// hooks are shared by the Store and every Store Tx binds.
+	hooks *hooks
 }
 
 // New wraps an open database.
 func New(db *database.DB) *Store {
-	return &Store{db: db.Gorm, dialect: db.Dialect}
+	return &Store{db: db.Gorm, dialect: db.Dialect, hooks: &hooks{}}
 }
 
 // Tx runs fn in one transaction on a Store bound to it. The transaction
@@ -43,7 +45,7 @@ func New(db *database.DB) *Store {
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	run := func() error {
 		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(&Store{db: tx, dialect: s.dialect, inTx: true})
+			return fn(&Store{db: tx, dialect: s.dialect, inTx: true, hooks: s.hooks})
 		})
 	}
 	if s.inTx {

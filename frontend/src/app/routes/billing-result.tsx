@@ -71,7 +71,7 @@ export function BillingResultRoute() {
         {t('result.paidBody', { credits: formatNumber(p.credits, lng), amount: formatKWD(p.amount_fils, lng) })}
       </Alert>
     );
-  } else if (status === 'failed') {
+  } else if (status === 'failed' || status === 'rejected') {
     body = (
       <Alert tone="error" title={t('result.failedTitle')}>
         {t('result.failedBody')}

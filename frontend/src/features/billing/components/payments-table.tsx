@@ -11,7 +11,7 @@ import { SkeletonRows } from '@/components/ui/skeleton';
 import { Table, Td, Th } from '@/components/ui/table';
 import { usePayments } from '../api/get-payments';
 
-const tones = { paid: 'success', pending: 'warning', failed: 'error', expired: 'neutral', needs_review: 'info' } as const;
+const tones = { paid: 'success', pending: 'warning', failed: 'error', expired: 'neutral', needs_review: 'info', rejected: 'error' } as const;
 
 export function PaymentStatus({ status }: { status: Payment['status'] }) {
   const { t } = useTranslation();
