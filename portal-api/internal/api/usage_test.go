@@ -400,6 +400,11 @@ func scopedOperations(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	for path, item := range apitest.LoadSpec(t).Doc.Paths.Map() {
+		if strings.HasPrefix(path, "/api/v1/admin/") {
+			// An admin's account_id filters any account; the admin
+			// routes' own guard test holds who may call them.
+			continue
+		}
 		for method, op := range item.Operations() {
 			scoped := false
 			for _, p := range op.Parameters {
