@@ -147,11 +147,10 @@ func (p AuditParams) parse() (AuditQuery, error) {
 		bad("to", "Must be after from.")
 	}
 	if p.Limit != "" {
-		n, err := strconv.Atoi(p.Limit)
-		if err != nil || n < 1 || n > MaxLimit {
-			bad("limit", "The limit must be a whole number from 1 to %d.", MaxLimit)
-		} else {
+		if n, ok := parseLimit(p.Limit); ok {
 			q.Limit = n
+		} else {
+			bad("limit", "%s", limitProblem)
 		}
 	}
 	if p.Cursor != "" {

@@ -221,11 +221,10 @@ func (p AccountParams) parse() (AccountQuery, error) {
 		bad("sort", "The sort must be -created_at, created_at, -balance or balance, got %q.", p.Sort)
 	}
 	if p.Limit != "" {
-		n, err := strconv.Atoi(p.Limit)
-		if err != nil || n < 1 || n > MaxLimit {
-			bad("limit", "The limit must be a whole number from 1 to %d.", MaxLimit)
-		} else {
+		if n, ok := parseLimit(p.Limit); ok {
 			q.Limit = n
+		} else {
+			bad("limit", "%s", limitProblem)
 		}
 	}
 	if p.Cursor != "" {
@@ -240,6 +239,17 @@ func (p AccountParams) parse() (AccountQuery, error) {
 		return q, resayil.Invalid(fields...)
 	}
 	return q, nil
+}
+
+// limitProblem is the message of a page size outside 1..MaxLimit, which
+// every admin list refuses alike.
+var limitProblem = fmt.Sprintf("The limit must be a whole number from 1 to %d.", MaxLimit)
+
+// parseLimit reads a list's limit parameter; ok is false when it is not a
+// whole number from 1 to MaxLimit.
+func parseLimit(raw string) (n int, ok bool) {
+	n, err := strconv.Atoi(raw)
+	return n, err == nil && n >= 1 && n <= MaxLimit
 }
 
 // minPhoneDigits is the shortest phone search: fewer digits match too
@@ -316,7 +326,7 @@ func (s *Service) Ledger(ctx context.Context, account resayil.AccountID, before 
 	}
 	var fields []resayil.FieldError
 	if limit < 1 || limit > MaxLimit {
-		fields = append(fields, resayil.FieldError{Field: "limit", Message: fmt.Sprintf("The limit must be a whole number from 1 to %d.", MaxLimit)})
+		fields = append(fields, resayil.FieldError{Field: "limit", Message: limitProblem})
 	}
 	if before < 0 {
 		fields = append(fields, resayil.FieldError{Field: "cursor", Message: "The cursor is not one this list returned."})

@@ -104,11 +104,11 @@ func (s *Payments) List(ctx context.Context, p PaymentParams) (PaymentPage, erro
 		bad("to", "The to time must be after the from time.")
 	}
 	if p.Limit != "" {
-		n, err := strconv.Atoi(p.Limit)
-		if err != nil || n < 1 || n > MaxLimit {
-			bad("limit", "The limit must be a whole number from 1 to %d.", MaxLimit)
+		if n, ok := parseLimit(p.Limit); ok {
+			q.Limit = n
+		} else {
+			bad("limit", "%s", limitProblem)
 		}
-		q.Limit = n
 	}
 	if p.Cursor != "" {
 		n, err := strconv.ParseInt(p.Cursor, 10, 64)
