@@ -34,18 +34,11 @@ type adminPaymentDTO struct {
 	UpdatedAt         time.Time  `json:"updated_at"`
 }
 
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 func toAdminPaymentDTO(p billing.Payment) adminPaymentDTO {
 	d := adminPaymentDTO{ID: int64(p.ID), Reference: p.Reference, AccountID: int64(p.Account), UserID: int64(p.User),
 		Kind: string(p.Kind), Status: string(p.Status), AmountFils: int64(p.Amount), Amount: p.Amount.KWD(), Currency: p.Currency,
-		Credits: int64(p.Credits), InvoiceID: optString(p.InvoiceID), ProviderPaymentID: optString(p.ProviderPaymentID),
-		FailureReason: optString(p.FailureReason), CreatedAt: p.CreatedAt.UTC(), ExpiresAt: p.ExpiresAt.UTC(), PaidAt: utc(p.PaidAt),
+		Credits: int64(p.Credits), InvoiceID: optional(p.InvoiceID), ProviderPaymentID: optional(p.ProviderPaymentID),
+		FailureReason: optional(p.FailureReason), CreatedAt: p.CreatedAt.UTC(), ExpiresAt: p.ExpiresAt.UTC(), PaidAt: utc(p.PaidAt),
 		UpdatedAt: p.UpdatedAt.UTC()}
 	if p.PlanID != 0 {
 		d.PlanID = &p.PlanID
